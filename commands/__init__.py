@@ -1,0 +1,1 @@
+"""Application services over the event store: the write side of the ledger."""

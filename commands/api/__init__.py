@@ -1,0 +1,1 @@
+"""The command API: HTTP routers that run the ledger's use cases."""

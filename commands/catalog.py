@@ -1,0 +1,155 @@
+"""The catalog: regions, stock locations, sales channels, shipping options, products.
+
+Reference data the shop owns, kept in plain tables; inventory quantities are the
+exception and go through ``InventoryLevel`` events. Importing is an idempotent
+upsert, validated as a whole before anything is written.
+"""
+
+from dataclasses import dataclass
+from typing import Annotated, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from domain.money import CURRENCY_EXPONENTS, MAX_AMOUNT
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+RateBp = Annotated[int, Field(ge=0, le=10_000, strict=True)]
+Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)]
+Quantity = Annotated[int, Field(ge=0, le=10**9, strict=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _currency(code: str) -> str:
+    if code not in CURRENCY_EXPONENTS:
+        raise ValueError(f"unknown or non-lowercase currency {code!r}")
+    return code
+
+
+class RegionIn(_Strict):
+    id: Id
+    currency: str
+    tax_rate_bp: RateBp
+    tax_shipping: bool = True
+
+    _check_currency = field_validator("currency")(_currency)
+
+
+class StockLocationIn(_Strict):
+    id: Id
+    name: Name
+
+
+class SalesChannelIn(_Strict):
+    id: Id
+    stock_location_ids: list[Id] = Field(max_length=50)
+
+
+class ShippingOptionIn(_Strict):
+    id: Id
+    region_id: Id
+    name: Name
+    amount: Amount
+    stock_location_id: Id | None = None
+
+
+class VariantIn(_Strict):
+    id: Id
+    sku: Annotated[str, Field(min_length=1, max_length=100)]
+    title: Name
+    prices: dict[str, Amount]
+
+    @field_validator("prices")
+    @classmethod
+    def _known_currencies(cls, prices: dict[str, int]) -> dict[str, int]:
+        for code in prices:
+            _currency(code)
+        return prices
+
+
+class ProductIn(_Strict):
+    id: Id
+    title: Name
+    tax_rate_bp: RateBp | None = None
+    variants: list[VariantIn] = Field(min_length=1, max_length=500)
+
+
+class InventoryIn(_Strict):
+    variant_id: Id
+    location_id: Id
+    stocked_quantity: Quantity
+    allow_backorder: bool = False
+
+
+class CatalogFile(_Strict):
+    """The catalog file of API.md (also the body of ``POST /admin/catalog``)."""
+
+    regions: list[RegionIn] = Field(default_factory=list, max_length=1_000)
+    stock_locations: list[StockLocationIn] = Field(default_factory=list, max_length=1_000)
+    sales_channels: list[SalesChannelIn] = Field(default_factory=list, max_length=1_000)
+    shipping_options: list[ShippingOptionIn] = Field(default_factory=list, max_length=1_000)
+    products: list[ProductIn] = Field(default_factory=list, max_length=10_000)
+    inventory: list[InventoryIn] = Field(default_factory=list, max_length=100_000)
+
+
+# --- what the rest of the application reads ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Region:
+    id: str
+    currency: str
+    tax_rate_bp: int
+    tax_shipping: bool
+
+
+@dataclass(frozen=True)
+class SalesChannel:
+    id: str
+    stock_location_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShippingOption:
+    id: str
+    region_id: str
+    name: str
+    amount: int
+    stock_location_id: str | None
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str
+    product_id: str
+    sku: str
+    title: str
+    prices: dict[str, int]
+    product_tax_rate_bp: int | None
+
+    def tax_rate_bp(self, region: Region) -> int:
+        """The product's own rate where it has one, else the region's."""
+        if self.product_tax_rate_bp is not None:
+            return self.product_tax_rate_bp
+        return region.tax_rate_bp
+
+
+class CatalogStore(Protocol):
+    """Where the catalog is kept (a few Postgres tables)."""
+
+    def region(self, region_id: str) -> Region | None: ...
+
+    def sales_channel(self, sales_channel_id: str) -> SalesChannel | None: ...
+
+    def shipping_option(self, shipping_option_id: str) -> ShippingOption | None: ...
+
+    def variant(self, variant_id: str) -> Variant | None: ...
+
+    def has_stock_location(self, location_id: str) -> bool: ...
+
+    def upsert(self, catalog: CatalogFile) -> None:
+        """Insert or update everything in ``catalog`` except inventory, in one transaction."""
+        ...

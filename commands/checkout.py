@@ -1,0 +1,221 @@
+"""Checkout: the payment session, and placing the order exactly once.
+
+Two triggers place an order — the Stripe webhook and the storefront's
+``complete`` — and both run ``place_order``: under a lock on the PaymentIntent id,
+the order, its authorized payment collection, the completed cart and every stock
+reservation are saved in one transaction. The order id follows from the
+PaymentIntent id, so a second attempt finds the first order instead of a twin.
+"""
+
+import logging
+from dataclasses import dataclass
+from uuid import UUID
+
+from commands.carts import PAYABLE_STATUSES, load_cart
+from commands.errors import (
+    AmountMismatchAtCheckout,
+    NoStockLocation,
+    NotOurPayment,
+    OrderNotCreated,
+    PaymentNotAuthorized,
+    PaymentSessionMissing,
+    UnknownRegion,
+    UnknownShippingOption,
+    UnknownVariant,
+    VariantNotPriced,
+)
+from commands.ledger import retry_on_conflict
+from commands.order_tokens import access_token_for, token_hash
+from commands.ports import PaymentIntent
+from commands.pricing import price_cart
+from commands.services import Services
+from commands.stock import Levels, candidate_locations, reserve_line
+from domain.cart import Cart
+from domain.errors import CartStateConflict, DomainError, InsufficientStock
+from domain.ids import order_id_for
+from domain.money import Money
+from domain.order import Order
+from domain.payment_collection import PaymentCollection
+
+log = logging.getLogger(__name__)
+
+# Why an authorized payment may still not become an order; its hold is then released.
+REFUSALS = (
+    InsufficientStock,
+    NoStockLocation,
+    AmountMismatchAtCheckout,
+    CartStateConflict,
+    UnknownVariant,
+    VariantNotPriced,
+    UnknownRegion,
+    UnknownShippingOption,
+)
+
+
+@dataclass(frozen=True)
+class PaymentSession:
+    payment_intent_id: str
+    client_secret: str | None
+    amount: int
+    currency: str
+    position: int | None
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order_id: UUID
+    access_token: str
+    status: str
+    position: int | None
+    created: bool
+
+
+def start_payment_session(services: Services, cart_id: UUID) -> PaymentSession:
+    """Create (or bring in line) the cart's PaymentIntent for exactly the cart's total."""
+    cart = load_cart(services, cart_id)
+    if cart.is_completed:
+        raise CartStateConflict("The cart was completed; start a new cart.")
+    if not cart.lines:
+        raise CartStateConflict("The cart is empty.")
+    priced = price_cart(cart, services.catalog)
+    total, currency = priced.total, priced.region.currency
+    if total <= 0:
+        raise CartStateConflict("The cart has nothing to pay.")
+    intent = _reusable_intent(services, cart, total)
+    if intent is None:
+        intent = services.payments.create_payment_intent(
+            amount=total,
+            currency=currency,
+            cart_id=str(cart.id),
+            idempotency_key=f"payment-session:{cart.id}:{cart.version}:{total}",
+        )
+
+    def record() -> int | None:
+        fresh = load_cart(services, cart_id)
+        fresh.start_payment_session(intent.id, total, now=services.clock())
+        return services.ledger.save_all(fresh)
+
+    position = retry_on_conflict(record)
+    return PaymentSession(intent.id, intent.client_secret, total, currency, position)
+
+
+def _reusable_intent(services: Services, cart: Cart, total: int) -> PaymentIntent | None:
+    if cart.payment_intent_id is None:
+        return None
+    intent = services.payments.retrieve_payment_intent(cart.payment_intent_id)
+    if intent.status in PAYABLE_STATUSES:
+        if intent.amount != total:
+            intent = services.payments.update_amount(intent.id, total)
+        return intent
+    if intent.status == "requires_capture" and intent.amount == total:
+        return intent
+    if intent.status == "requires_capture":
+        _release_hold(services, intent.id, "the cart changed after authorization")
+    return None
+
+
+def complete_cart(services: Services, cart_id: UUID) -> PlacedOrder:
+    """The storefront's trigger: the cart's PaymentIntent must be authorized for its total."""
+    cart = load_cart(services, cart_id)
+    if cart.is_completed and cart.completed_order_id is not None:
+        order_id = UUID(cart.completed_order_id)
+        order = services.ledger.get_or_none(order_id, Order)
+        status = order.status if order else "placed"
+        return PlacedOrder(order_id, _token(services, order_id), status, None, created=False)
+    if cart.payment_intent_id is None:
+        raise PaymentSessionMissing("The cart has no payment session; create one first.")
+    intent = services.payments.retrieve_payment_intent(cart.payment_intent_id)
+    if not intent.is_authorized:
+        raise PaymentNotAuthorized(
+            f"The payment is {intent.status}, not authorized; confirm the payment first."
+        )
+    return place_order(services, intent, cause="storefront")
+
+
+def place_order(services: Services, intent: PaymentIntent, *, cause: str) -> PlacedOrder:
+    """Place the order for an authorized PaymentIntent, exactly once.
+
+    When it cannot be placed (stock short, amounts differ, cart already completed
+    with another payment) nothing is saved, the hold is released at Stripe, and
+    ``OrderNotCreated`` is raised.
+    """
+    with services.locks.hold(f"payment-intent:{intent.id}"):
+        try:
+            return retry_on_conflict(lambda: _place(services, intent, cause))
+        except REFUSALS as error:
+            _release_hold(services, intent.id, str(error))
+            raise OrderNotCreated(
+                f"The order could not be placed: {error} The payment hold was released."
+            ) from error
+
+
+def _place(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder:
+    ledger = services.ledger
+    order_id = order_id_for(intent.id)
+    existing = ledger.get_or_none(order_id, Order)
+    if existing is not None:
+        return PlacedOrder(
+            order_id, _token(services, order_id), existing.status, None, created=False
+        )
+    if intent.cart_id is None:
+        raise NotOurPayment(f"PaymentIntent {intent.id} was not started by a cart of this ledger.")
+    try:
+        cart = load_cart(services, UUID(intent.cart_id))
+    except ValueError:
+        raise NotOurPayment(f"PaymentIntent {intent.id} names no cart of this ledger.") from None
+    if cart.is_completed:
+        raise CartStateConflict("The cart was completed already with another payment.")
+
+    now = services.clock()
+    priced = price_cart(cart, services.catalog)
+    expected = Money(priced.total, priced.region.currency)
+    if intent.currency != expected.currency or intent.amount != expected.amount:
+        raise AmountMismatchAtCheckout(
+            f"The payment of {intent.amount} {intent.currency} does not equal the cart total "
+            f"of {expected}."
+        )
+
+    levels = Levels(ledger)
+    locations = candidate_locations(services.catalog, cart.sales_channel_id, priced.shipping_option)
+    lines = [
+        reserve_line(levels, line, locations, order_id=str(order_id), now=now)
+        for line in priced.lines
+    ]
+    token = _token(services, order_id)
+    order = Order.place(
+        cart_id=str(cart.id),
+        payment_intent_id=intent.id,
+        region_id=cart.region_id,
+        sales_channel_id=cart.sales_channel_id,
+        currency=expected.currency,
+        email=cart.email,
+        shipping_address=cart.shipping_address,
+        lines=lines,
+        shipping=priced.shipping,
+        editable_until=now + services.capture_grace,
+        access_token_hash=token_hash(token),
+        placed_by=cause,
+        now=now,
+    )
+    payment = PaymentCollection.open(
+        order_id=order_id, amount=expected, payment_intent_id=intent.id, now=now
+    )
+    payment.authorize(
+        intent.amount, reference=intent.id, capture_before=intent.capture_before, now=now
+    )
+    cart.complete(order_id=str(order_id), payment_intent_id=intent.id, now=now)
+    position = ledger.save_all(order, payment, cart, *levels.touched())
+    return PlacedOrder(order_id, token, order.status, position, created=True)
+
+
+def _token(services: Services, order_id: UUID) -> str:
+    return access_token_for(services.secrets.order_token_key(), order_id)
+
+
+def _release_hold(services: Services, payment_intent_id: str, reason: str) -> None:
+    try:
+        services.payments.cancel_payment_intent(
+            payment_intent_id, idempotency_key=f"cancel:{payment_intent_id}"
+        )
+    except DomainError as error:  # already canceled, or Stripe unreachable: say so, go on
+        log.warning("could not release hold %s (%s): %s", payment_intent_id, reason, error)

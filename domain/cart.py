@@ -1,0 +1,191 @@
+"""The Cart aggregate: what a customer means to buy, before any price is fixed.
+
+A cart holds variant ids and quantities only; prices, tax and totals are read from
+the catalog by the application whenever the cart is shown or paid.
+"""
+
+from datetime import datetime
+from typing import Final, TypedDict
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import CartStateConflict, UnknownLineItem
+from domain.quantity import check_line_quantity
+
+MAX_CART_LINES: Final = 100
+
+
+class CartLine(TypedDict):
+    id: str
+    variant_id: str
+    quantity: int
+
+
+class Cart(Aggregate):
+    class Created(Aggregate.Created):
+        region_id: str
+        sales_channel_id: str
+        currency: str
+        email: str
+        shipping_address: dict[str, str] | None
+
+    class LineItemAdded(Aggregate.Event):
+        line_id: str
+        variant_id: str
+        quantity: int
+
+        def apply(self, cart: "Cart") -> None:
+            cart.lines[self.line_id] = CartLine(
+                id=self.line_id, variant_id=self.variant_id, quantity=self.quantity
+            )
+
+    class LineItemQuantityChanged(Aggregate.Event):
+        line_id: str
+        quantity: int
+
+        def apply(self, cart: "Cart") -> None:
+            cart.lines[self.line_id]["quantity"] = self.quantity
+
+    class LineItemRemoved(Aggregate.Event):
+        line_id: str
+
+        def apply(self, cart: "Cart") -> None:
+            del cart.lines[self.line_id]
+
+    class ShippingMethodChosen(Aggregate.Event):
+        shipping_option_id: str
+
+        def apply(self, cart: "Cart") -> None:
+            cart.shipping_option_id = self.shipping_option_id
+
+    class PaymentSessionStarted(Aggregate.Event):
+        payment_intent_id: str
+        amount: int
+
+        def apply(self, cart: "Cart") -> None:
+            cart.payment_intent_id = self.payment_intent_id
+            cart.payment_amount = self.amount
+
+    class Completed(Aggregate.Event):
+        order_id: str
+        payment_intent_id: str
+
+        def apply(self, cart: "Cart") -> None:
+            cart.completed_order_id = self.order_id
+            cart.completed_payment_intent_id = self.payment_intent_id
+
+    def __init__(
+        self,
+        region_id: str,
+        sales_channel_id: str,
+        currency: str,
+        email: str,
+        shipping_address: dict[str, str] | None,
+    ) -> None:
+        self.region_id = region_id
+        self.sales_channel_id = sales_channel_id
+        self.currency = currency
+        self.email = email
+        self.shipping_address = shipping_address
+        self.lines: dict[str, CartLine] = {}
+        self.shipping_option_id: str | None = None
+        self.payment_intent_id: str | None = None
+        self.payment_amount: int | None = None
+        self.completed_order_id: str | None = None
+        self.completed_payment_intent_id: str | None = None
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        cart_id: UUID,
+        region_id: str,
+        sales_channel_id: str,
+        currency: str,
+        email: str,
+        shipping_address: dict[str, str] | None = None,
+        now: datetime,
+    ) -> "Cart":
+        return cls._create(
+            cls.Created,
+            id=cart_id,
+            timestamp=now,
+            region_id=region_id,
+            sales_channel_id=sales_channel_id,
+            currency=currency,
+            email=email,
+            shipping_address=shipping_address,
+        )
+
+    @property
+    def is_completed(self) -> bool:
+        return self.completed_order_id is not None
+
+    def add_line(self, *, line_id: str, variant_id: str, quantity: int, now: datetime) -> str:
+        """Add a variant; a variant already in the cart has its quantity raised instead.
+
+        Returns the id of the line that holds the variant.
+        """
+        self._check_open()
+        check_line_quantity(quantity)
+        for line in self.lines.values():
+            if line["variant_id"] == variant_id:
+                self.change_quantity(line["id"], line["quantity"] + quantity, now=now)
+                return line["id"]
+        if len(self.lines) >= MAX_CART_LINES:
+            raise CartStateConflict(f"A cart holds at most {MAX_CART_LINES} line items.")
+        self.trigger_event(
+            self.LineItemAdded,
+            timestamp=now,
+            line_id=line_id,
+            variant_id=variant_id,
+            quantity=quantity,
+        )
+        return line_id
+
+    def change_quantity(self, line_id: str, quantity: int, *, now: datetime) -> None:
+        """Set a line's quantity; 0 removes it."""
+        self._check_open()
+        if line_id not in self.lines:
+            raise UnknownLineItem(f"Cart has no line item {line_id}.")
+        if quantity == 0:
+            self.trigger_event(self.LineItemRemoved, timestamp=now, line_id=line_id)
+            return
+        check_line_quantity(quantity)
+        if quantity != self.lines[line_id]["quantity"]:
+            self.trigger_event(
+                self.LineItemQuantityChanged, timestamp=now, line_id=line_id, quantity=quantity
+            )
+
+    def choose_shipping(self, shipping_option_id: str, *, now: datetime) -> None:
+        self._check_open()
+        if shipping_option_id != self.shipping_option_id:
+            self.trigger_event(
+                self.ShippingMethodChosen, timestamp=now, shipping_option_id=shipping_option_id
+            )
+
+    def start_payment_session(self, payment_intent_id: str, amount: int, *, now: datetime) -> None:
+        self._check_open()
+        if not self.lines:
+            raise CartStateConflict("The cart is empty.")
+        if (payment_intent_id, amount) != (self.payment_intent_id, self.payment_amount):
+            self.trigger_event(
+                self.PaymentSessionStarted,
+                timestamp=now,
+                payment_intent_id=payment_intent_id,
+                amount=amount,
+            )
+
+    def complete(self, *, order_id: str, payment_intent_id: str, now: datetime) -> None:
+        if self.is_completed:
+            raise CartStateConflict("The cart was completed already.")
+        if not self.lines:
+            raise CartStateConflict("The cart is empty.")
+        self.trigger_event(
+            self.Completed, timestamp=now, order_id=order_id, payment_intent_id=payment_intent_id
+        )
+
+    def _check_open(self) -> None:
+        if self.is_completed:
+            raise CartStateConflict("The cart was completed; start a new cart.")

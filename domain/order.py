@@ -1,0 +1,253 @@
+"""The Order aggregate: line items, shipping, tax and totals, status, grace-period end."""
+
+from datetime import datetime
+from typing import Any, Final
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import OrderNotEditable, OrderStateConflict, UnknownLineItem
+from domain.ids import order_id_for
+from domain.lines import Line, LineData, Shipping, ShippingData, Totals, totals_of
+from domain.money import Money
+from domain.quantity import check_line_quantity
+
+MAX_LINES: Final = 100
+
+PLACED: Final = "placed"
+CAPTURED: Final = "captured"
+CANCELED: Final = "canceled"
+
+
+class Order(Aggregate):
+    """A customer's order, placed when its payment is authorized.
+
+    Totals are computed here from the prices and rates the order carries, which the
+    application took from the catalog; a client never supplies a price.
+    """
+
+    class Placed(Aggregate.Created):
+        cart_id: str
+        payment_intent_id: str
+        region_id: str
+        sales_channel_id: str
+        currency: str
+        email: str
+        shipping_address: dict[str, Any] | None
+        lines: list[LineData]
+        shipping: ShippingData | None
+        editable_until: datetime
+        access_token_hash: str
+        placed_by: str
+
+    class LineItemAdded(Aggregate.Event):
+        line: LineData
+        changed_by: str
+
+        def apply(self, order: "Order") -> None:
+            order.lines[self.line["id"]] = Line.from_data(self.line)
+
+    class LineItemQuantityChanged(Aggregate.Event):
+        line_id: str
+        quantity: int
+        changed_by: str
+
+        def apply(self, order: "Order") -> None:
+            order.lines[self.line_id] = order.lines[self.line_id].with_quantity(self.quantity)
+
+    class LineItemRemoved(Aggregate.Event):
+        line_id: str
+        changed_by: str
+
+        def apply(self, order: "Order") -> None:
+            del order.lines[self.line_id]
+
+    class Captured(Aggregate.Event):
+        amount: int
+
+        def apply(self, order: "Order") -> None:
+            order.status = CAPTURED
+
+    class Canceled(Aggregate.Event):
+        reason: str
+        canceled_by: str
+
+        def apply(self, order: "Order") -> None:
+            order.status = CANCELED
+
+    def __init__(
+        self,
+        cart_id: str,
+        payment_intent_id: str,
+        region_id: str,
+        sales_channel_id: str,
+        currency: str,
+        email: str,
+        shipping_address: dict[str, Any] | None,
+        lines: list[LineData],
+        shipping: ShippingData | None,
+        editable_until: datetime,
+        access_token_hash: str,
+        placed_by: str,
+    ) -> None:
+        self.cart_id = cart_id
+        self.payment_intent_id = payment_intent_id
+        self.region_id = region_id
+        self.sales_channel_id = sales_channel_id
+        self.currency = currency
+        self.email = email
+        self.shipping_address = shipping_address
+        self.lines: dict[str, Line] = {d["id"]: Line.from_data(d) for d in lines}
+        self.shipping = Shipping.from_data(shipping) if shipping else None
+        self.editable_until = editable_until
+        self.access_token_hash = access_token_hash
+        self.placed_by = placed_by
+        self.status = PLACED
+
+    @classmethod
+    def place(
+        cls,
+        *,
+        cart_id: str,
+        payment_intent_id: str,
+        region_id: str,
+        sales_channel_id: str,
+        currency: str,
+        email: str,
+        shipping_address: dict[str, Any] | None,
+        lines: list[Line],
+        shipping: Shipping | None,
+        editable_until: datetime,
+        access_token_hash: str,
+        placed_by: str,
+        now: datetime,
+    ) -> "Order":
+        """Place the order for an authorized PaymentIntent (the id follows from it)."""
+        if not lines:
+            raise OrderStateConflict("An order needs at least one line item.")
+        if len(lines) > MAX_LINES:
+            raise OrderStateConflict(f"An order has at most {MAX_LINES} line items.")
+        for line in lines:
+            line.check(currency)
+        if shipping is not None:
+            shipping.check(currency)
+        return cls._create(
+            cls.Placed,
+            id=order_id_for(payment_intent_id),
+            timestamp=now,
+            cart_id=cart_id,
+            payment_intent_id=payment_intent_id,
+            region_id=region_id,
+            sales_channel_id=sales_channel_id,
+            currency=currency,
+            email=email,
+            shipping_address=shipping_address,
+            lines=[line.to_data() for line in lines],
+            shipping=shipping.to_data() if shipping else None,
+            editable_until=editable_until,
+            access_token_hash=access_token_hash,
+            placed_by=placed_by,
+        )
+
+    # --- totals (integers of the currency's minor unit) -----------------------------
+
+    @property
+    def totals(self) -> Totals:
+        return totals_of(self.lines.values(), self.shipping)
+
+    @property
+    def subtotal(self) -> int:
+        return self.totals.subtotal
+
+    @property
+    def shipping_total(self) -> int:
+        return self.totals.shipping_total
+
+    @property
+    def tax_total(self) -> int:
+        return self.totals.tax_total
+
+    @property
+    def total(self) -> int:
+        return self.totals.total
+
+    @property
+    def total_money(self) -> Money:
+        return Money(self.total, self.currency)
+
+    # --- changes during the grace period --------------------------------------------
+
+    def add_line(self, line: Line, *, changed_by: str, now: datetime) -> None:
+        self._check_editable(now)
+        line.check(self.currency)
+        if line.id in self.lines:
+            raise OrderStateConflict(f"Line item {line.id} exists already.")
+        if len(self.lines) >= MAX_LINES:
+            raise OrderStateConflict(f"An order has at most {MAX_LINES} line items.")
+        self.trigger_event(
+            self.LineItemAdded, timestamp=now, line=line.to_data(), changed_by=changed_by
+        )
+
+    def change_quantity(
+        self, line_id: str, quantity: int, *, changed_by: str, now: datetime
+    ) -> None:
+        """Set a line's quantity; 0 removes the line (an order keeps at least one)."""
+        self._check_editable(now)
+        line = self.line(line_id)
+        if quantity == 0:
+            if len(self.lines) == 1:
+                raise OrderStateConflict(
+                    "The last line item cannot be removed; cancel the order instead."
+                )
+            self.trigger_event(
+                self.LineItemRemoved, timestamp=now, line_id=line_id, changed_by=changed_by
+            )
+            return
+        check_line_quantity(quantity)
+        if quantity != line.quantity:
+            self.trigger_event(
+                self.LineItemQuantityChanged,
+                timestamp=now,
+                line_id=line_id,
+                quantity=quantity,
+                changed_by=changed_by,
+            )
+
+    def line(self, line_id: str) -> Line:
+        try:
+            return self.lines[line_id]
+        except KeyError:
+            raise UnknownLineItem(f"Order has no line item {line_id}.") from None
+
+    def is_editable(self, now: datetime) -> bool:
+        return self.status == PLACED and now < self.editable_until
+
+    def _check_editable(self, now: datetime) -> None:
+        if self.status != PLACED:
+            raise OrderNotEditable(f"The order is {self.status}; it can no longer change.")
+        if now >= self.editable_until:
+            raise OrderNotEditable("The order's grace period has ended; it can no longer change.")
+
+    # --- payment outcome ------------------------------------------------------------
+
+    def mark_captured(self, amount: int, *, now: datetime) -> None:
+        if self.status == CAPTURED:
+            return
+        if self.status != PLACED:
+            raise OrderStateConflict(f"A {self.status} order cannot be captured.")
+        self.trigger_event(self.Captured, timestamp=now, amount=amount)
+
+    def cancel(self, reason: str, *, canceled_by: str, now: datetime) -> None:
+        if self.status == CANCELED:
+            return
+        if self.status != PLACED:
+            raise OrderStateConflict(f"A {self.status} order cannot be canceled.")
+        self.trigger_event(self.Canceled, timestamp=now, reason=reason, canceled_by=canceled_by)
+
+    @property
+    def placed_at(self) -> datetime:
+        return self.created_on
+
+    @staticmethod
+    def id_for(payment_intent_id: str) -> UUID:
+        return order_id_for(payment_intent_id)

@@ -1,0 +1,99 @@
+"""The catalog in Postgres tables (adapter for ``commands.catalog.CatalogStore``)."""
+
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from commands.catalog import CatalogFile, Region, SalesChannel, ShippingOption, Variant
+from infra.pg import Pool
+from infra.schema import SCHEMA
+
+
+class PostgresCatalog:
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    def region(self, region_id: str) -> Region | None:
+        row = self._one(
+            f"SELECT id, currency, tax_rate_bp, tax_shipping FROM {SCHEMA}.regions WHERE id = %s",
+            region_id,
+        )
+        return Region(*row) if row else None
+
+    def sales_channel(self, sales_channel_id: str) -> SalesChannel | None:
+        row = self._one(
+            f"SELECT id, stock_location_ids FROM {SCHEMA}.sales_channels WHERE id = %s",
+            sales_channel_id,
+        )
+        return SalesChannel(row[0], tuple(row[1])) if row else None
+
+    def shipping_option(self, shipping_option_id: str) -> ShippingOption | None:
+        row = self._one(
+            f"SELECT id, region_id, name, amount, stock_location_id "
+            f"FROM {SCHEMA}.shipping_options WHERE id = %s",
+            shipping_option_id,
+        )
+        return ShippingOption(*row) if row else None
+
+    def variant(self, variant_id: str) -> Variant | None:
+        row = self._one(
+            f"SELECT v.id, v.product_id, v.sku, p.title || ' / ' || v.title, v.prices, "
+            f"p.tax_rate_bp FROM {SCHEMA}.variants v JOIN {SCHEMA}.products p "
+            f"ON p.id = v.product_id WHERE v.id = %s",
+            variant_id,
+        )
+        return Variant(*row) if row else None
+
+    def has_stock_location(self, location_id: str) -> bool:
+        return (
+            self._one(f"SELECT 1 FROM {SCHEMA}.stock_locations WHERE id = %s", location_id)
+            is not None
+        )
+
+    def upsert(self, catalog: CatalogFile) -> None:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {SCHEMA}.regions VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
+                "SET currency = EXCLUDED.currency, tax_rate_bp = EXCLUDED.tax_rate_bp, "
+                "tax_shipping = EXCLUDED.tax_shipping",
+                [(r.id, r.currency, r.tax_rate_bp, r.tax_shipping) for r in catalog.regions],
+            )
+            cur.executemany(
+                f"INSERT INTO {SCHEMA}.stock_locations VALUES (%s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name",
+                [(s.id, s.name) for s in catalog.stock_locations],
+            )
+            cur.executemany(
+                f"INSERT INTO {SCHEMA}.sales_channels VALUES (%s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET stock_location_ids = EXCLUDED.stock_location_ids",
+                [(c.id, list(c.stock_location_ids)) for c in catalog.sales_channels],
+            )
+            cur.executemany(
+                f"INSERT INTO {SCHEMA}.shipping_options VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (id) DO UPDATE SET region_id = EXCLUDED.region_id, "
+                "name = EXCLUDED.name, amount = EXCLUDED.amount, "
+                "stock_location_id = EXCLUDED.stock_location_id",
+                [
+                    (o.id, o.region_id, o.name, o.amount, o.stock_location_id)
+                    for o in catalog.shipping_options
+                ],
+            )
+            cur.executemany(
+                f"INSERT INTO {SCHEMA}.products VALUES (%s, %s, %s) ON CONFLICT (id) DO UPDATE "
+                "SET title = EXCLUDED.title, tax_rate_bp = EXCLUDED.tax_rate_bp",
+                [(p.id, p.title, p.tax_rate_bp) for p in catalog.products],
+            )
+            cur.executemany(
+                f"INSERT INTO {SCHEMA}.variants VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) "
+                "DO UPDATE SET product_id = EXCLUDED.product_id, sku = EXCLUDED.sku, "
+                "title = EXCLUDED.title, prices = EXCLUDED.prices",
+                [
+                    (v.id, p.id, v.sku, v.title, Jsonb(v.prices))
+                    for p in catalog.products
+                    for v in p.variants
+                ],
+            )
+
+    def _one(self, query: str, *params: object) -> Any:
+        with self._pool.connection() as conn:
+            return conn.execute(query, params).fetchone()

@@ -1,0 +1,173 @@
+"""The ``orderledger`` command line."""
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from infra.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    help="orderledger: an event-sourced order ledger for online shops.", no_args_is_help=True
+)
+db_app = typer.Typer(help="The database.", no_args_is_help=True)
+admin_app = typer.Typer(help="Admin API keys.", no_args_is_help=True)
+catalog_app = typer.Typer(help="The catalog.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+app.add_typer(catalog_app, name="catalog")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        errors.print(f"orderledger: {error}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _container(settings: Settings):  # type: ignore[no-untyped-def]
+    from infra.container import build_container
+
+    return build_container(settings)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from infra.app import create_app
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def dev(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Everything on one machine with embedded defaults (what `make run` runs).
+
+    No DATABASE_URL: an embedded PostgreSQL under DATA_DIR. No STRIPE_API_BASE: a
+    local Stripe emulator on 127.0.0.1 (when localstripe is installed).
+    """
+    emulator = None
+    if not os.environ.get("STRIPE_API_BASE"):
+        try:
+            from infra.stripe_emulator import start_emulator
+
+            emulator = start_emulator()
+            os.environ["STRIPE_API_BASE"] = emulator.url
+            os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_dev_local")
+            errors.print(f"Stripe emulator on {emulator.url}")
+        except (ImportError, RuntimeError) as error:
+            errors.print(f"No Stripe emulator ({error}); Stripe calls go to STRIPE_API_BASE.")
+    try:
+        serve(host=host, port=port)
+    finally:
+        if emulator is not None:
+            emulator.stop()
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Create the event store, the views and the other tables (safe to run again)."""
+    container = _container(_settings())
+    container.close()
+    console.print("database ready")
+
+
+@admin_app.command("create-key")
+def create_key(name: str) -> None:
+    """Make an admin API key; it is printed once and stored only as a hash."""
+    container = _container(_settings())
+    try:
+        key_id, key = container.admin_keys.create(name)
+    finally:
+        container.close()
+    console.print(f"id: {key_id}", highlight=False)
+    print(key)
+
+
+@admin_app.command("list-keys")
+def list_keys() -> None:
+    """List admin keys (never the keys themselves)."""
+    container = _container(_settings())
+    try:
+        keys = container.admin_keys.list()
+    finally:
+        container.close()
+    table = Table("id", "name", "created", "revoked")
+    for key in keys:
+        table.add_row(
+            key.id, key.name, f"{key.created_at:%Y-%m-%d %H:%M}", f"{key.revoked_at or ''}"
+        )
+    console.print(table)
+
+
+@admin_app.command("revoke-key")
+def revoke_key(key_id: str) -> None:
+    """Revoke an admin key; it is refused from the next request on."""
+    container = _container(_settings())
+    try:
+        revoked = container.admin_keys.revoke(key_id)
+    finally:
+        container.close()
+    if not revoked:
+        errors.print(f"orderledger: no live key {key_id}")
+        raise typer.Exit(1)
+    console.print(f"revoked {key_id}")
+
+
+@catalog_app.command("import")
+def catalog_import(file: Path) -> None:
+    """Load or update the catalog from a JSON file (API.md's format)."""
+    from commands.catalog import CatalogFile
+    from commands.catalog_import import import_catalog
+    from domain.errors import DomainError
+
+    try:
+        catalog = CatalogFile.model_validate_json(file.read_bytes())
+    except OSError as error:
+        errors.print(f"orderledger: cannot read {file}: {error.strerror}")
+        raise typer.Exit(2) from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        errors.print(f"orderledger: {file} is not a valid catalog: {where}: {first['msg']}")
+        raise typer.Exit(2) from None
+    container = _container(_settings())
+    try:
+        services = container.services
+        result = import_catalog(
+            catalog, ledger=services.ledger, store=services.catalog, now=services.clock(), by="cli"
+        )
+    except DomainError as error:
+        errors.print(f"orderledger: {error}")
+        raise typer.Exit(1) from None
+    finally:
+        container.close()
+    console.print_json(json.dumps(result.__dict__))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,92 @@
+"""The composition root: builds every adapter from the settings and wires the use cases."""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import redis
+
+from commands.ledger import Ledger
+from commands.ports import Locks
+from commands.services import Services
+from infra.admin_keys import AdminKeys
+from infra.catalog_store import PostgresCatalog
+from infra.database import apply_ssl_environment, event_store_env
+from infra.embedded_db import EmbeddedDatabase, start_embedded_postgres
+from infra.locks import PostgresLocks, RedisLocks
+from infra.ops_store import PostgresSecrets, PostgresWebhookInbox
+from infra.pg import Pool, open_pool
+from infra.schema import create_tables
+from infra.settings import Settings
+from infra.stripe_gateway import StripeGateway, StripeWebhookVerifier
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    database_url: str
+    pool: Pool
+    ledger: Ledger
+    services: Services
+    admin_keys: AdminKeys
+    webhook_verifier: StripeWebhookVerifier
+    redis: "redis.Redis | None"
+    embedded: "EmbeddedDatabase | None" = None
+
+    def close(self) -> None:
+        self.ledger.close()
+        self.pool.close()
+        if self.redis is not None:
+            self.redis.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def build_container(settings: Settings) -> Container:
+    """Everything the service needs, from DATABASE_URL or an embedded PostgreSQL."""
+    embedded = None
+    url = settings.database_url
+    if not url:
+        log.info("DATABASE_URL is unset: embedded PostgreSQL in %s", settings.data_dir)
+        embedded = start_embedded_postgres(Path(settings.data_dir))
+        url = embedded.url
+    apply_ssl_environment(url)
+    pool = open_pool(url)
+    create_tables(pool)
+    ledger = Ledger(env=event_store_env(url))
+    redis_client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    locks: Locks = RedisLocks(redis_client) if redis_client else PostgresLocks(pool)
+    payments = StripeGateway(
+        settings.stripe_api_key.get_secret_value(),
+        settings.stripe_api_base,
+        request_incremental=settings.stripe_request_incremental_authorization,
+    )
+    services = Services(
+        ledger=ledger,
+        catalog=PostgresCatalog(pool),
+        payments=payments,
+        locks=locks,
+        webhooks=PostgresWebhookInbox(pool),
+        secrets=PostgresSecrets(pool),
+        clock=utc_now,
+        capture_grace=timedelta(seconds=settings.capture_grace_seconds),
+    )
+    secret = settings.stripe_webhook_secret
+    return Container(
+        settings=settings,
+        database_url=url,
+        pool=pool,
+        ledger=ledger,
+        services=services,
+        admin_keys=AdminKeys(pool),
+        webhook_verifier=StripeWebhookVerifier(secret.get_secret_value() if secret else None),
+        redis=redis_client,
+        embedded=embedded,
+    )

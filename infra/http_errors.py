@@ -1,0 +1,95 @@
+"""One table from named errors to HTTP statuses, and one JSON error shape."""
+
+import logging
+
+import psycopg
+import psycopg_pool
+import redis
+from eventsourcing import persistence
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from commands import errors as app_errors
+from commands.ledger import ConcurrentChange
+from domain import errors as domain_errors
+
+log = logging.getLogger(__name__)
+
+# A store that cannot be reached is the service being unavailable, not a bug.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    persistence.OperationalError,
+    persistence.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    psycopg_pool.PoolTimeout,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+# Most specific first: the first class an error is an instance of decides.
+STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    (app_errors.NotAuthenticated, 401),
+    (app_errors.CardDeclined, 402),
+    (app_errors.NotFound, 404),
+    (domain_errors.UnknownLineItem, 404),
+    (app_errors.InvalidWebhook, 400),
+    (app_errors.InvalidRequest, 400),
+    (domain_errors.InvalidRequestValue, 400),
+    (domain_errors.InvalidMoney, 400),
+    (domain_errors.InvalidQuantity, 400),
+    (app_errors.PaymentProviderUnavailable, 503),
+    (app_errors.OrderNotCreated, 409),
+    (app_errors.PaymentRequestRejected, 409),
+    (ConcurrentChange, 409),
+    (domain_errors.DomainError, 409),
+)
+
+
+def status_for(error: Exception) -> int:
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def error_response(status: int, name: str, detail: str) -> JSONResponse:
+    return JSONResponse({"error": name, "detail": detail}, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into ``{"error", "detail"}``."""
+
+    @app.exception_handler(domain_errors.DomainError)
+    async def domain_error(_: Request, error: domain_errors.DomainError) -> JSONResponse:
+        return error_response(status_for(error), error.name, str(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = error.errors()
+        if any(p.get("type") == "json_invalid" for p in problems):
+            return error_response(400, "MalformedJSON", "The request body is not valid JSON.")
+        detail = "; ".join(
+            f"{'.'.join(str(part) for part in p.get('loc', ()) if part != 'body') or 'body'}: "
+            f"{p.get('msg', 'invalid')}"
+            for p in problems[:10]
+        )
+        return error_response(422, "ValidationError", detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        names = {404: "NotFound", 405: "MethodNotAllowed", 401: "NotAuthenticated"}
+        return error_response(
+            error.status_code, names.get(error.status_code, "HTTPError"), str(error.detail)
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        if isinstance(error, UNAVAILABLE):
+            log.warning("store unavailable on %s: %s", request.url.path, error)
+            return error_response(
+                503, "ServiceUnavailable", "A backing store is unavailable; try again shortly."
+            )
+        log.exception("unexpected error on %s", request.url.path)
+        return error_response(500, "InternalError", "Something went wrong; it has been logged.")

@@ -1,0 +1,61 @@
+"""Tables outside the event store: catalog, admin keys, webhook inbox, secrets.
+
+Every statement is idempotent, so ``orderledger db init`` can run at every start.
+"""
+
+from infra.pg import Pool
+
+SCHEMA = "orderledger"
+
+STATEMENTS: tuple[str, ...] = (
+    f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.regions (
+        id text PRIMARY KEY,
+        currency text NOT NULL,
+        tax_rate_bp integer NOT NULL CHECK (tax_rate_bp BETWEEN 0 AND 10000),
+        tax_shipping boolean NOT NULL)""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.stock_locations (
+        id text PRIMARY KEY,
+        name text NOT NULL)""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.sales_channels (
+        id text PRIMARY KEY,
+        stock_location_ids text[] NOT NULL)""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.shipping_options (
+        id text PRIMARY KEY,
+        region_id text NOT NULL,
+        name text NOT NULL,
+        amount bigint NOT NULL CHECK (amount >= 0),
+        stock_location_id text)""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.products (
+        id text PRIMARY KEY,
+        title text NOT NULL,
+        tax_rate_bp integer CHECK (tax_rate_bp BETWEEN 0 AND 10000))""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.variants (
+        id text PRIMARY KEY,
+        product_id text NOT NULL REFERENCES {SCHEMA}.products (id),
+        sku text NOT NULL,
+        title text NOT NULL,
+        prices jsonb NOT NULL)""",
+    f"CREATE INDEX IF NOT EXISTS variants_product ON {SCHEMA}.variants (product_id)",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.admin_keys (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        key_hash text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        revoked_at timestamptz)""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_events (
+        event_id text PRIMARY KEY,
+        event_type text NOT NULL,
+        received_at timestamptz NOT NULL)""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.secrets (
+        name text PRIMARY KEY,
+        value bytea NOT NULL)""",
+)
+
+
+def create_tables(pool: Pool) -> None:
+    with pool.connection() as conn, conn.transaction():
+        # Several processes may start at once; one creates, the others wait.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('orderledger-schema'))")
+        for statement in STATEMENTS:
+            conn.execute(statement)

@@ -1,0 +1,114 @@
+"""Configuration from the environment: one Settings class, read once at startup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from infra.database import parse_database_url
+
+CorsOrigins = Annotated[list[str], NoDecode]
+
+# Fields whose offending value may be echoed in an error; the others can hold
+# secrets (URLs carry passwords).
+_SAFE_TO_ECHO = frozenset({"capture_grace_seconds", "stripe_request_incremental_authorization"})
+
+
+class SettingsError(Exception):
+    """A configuration problem, described in one line fit to print to a user."""
+
+
+class Settings(BaseSettings):
+    """Every setting orderledger reads; the environment variable is the field name in capitals."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_ignore_empty=True)
+
+    database_url: str | None = None  # unset → embedded PostgreSQL under DATA_DIR
+    redis_url: str | None = None  # unset → Postgres timers and locks
+    data_dir: Path = Path(".orderledger")
+
+    stripe_api_key: SecretStr = SecretStr("sk_test_local")
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None
+    stripe_request_incremental_authorization: bool = False
+    capture_grace_seconds: int = Field(default=3600, gt=0)
+
+    resend_api_key: SecretStr | None = None
+    resend_api_url: str | None = None
+    notify_from: str = "orders@example.com"
+    ops_email: str | None = None
+
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str | None = None
+
+    store_cors: CorsOrigins = []
+    admin_cors: CorsOrigins = []
+    auth_cors: CorsOrigins = []
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_database_url(value)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_scheme(value, ("redis", "rediss"))
+        return value
+
+    @field_validator("stripe_api_base", "resend_api_url", "s3_endpoint_url")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_scheme(value, ("http", "https"))
+        return value
+
+    @field_validator("notify_from", "ops_email")
+    @classmethod
+    def _check_email(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in value:
+            raise ValueError(f"must be an e-mail address (got {value!r})")
+        return value
+
+    @field_validator("store_cors", "admin_cors", "auth_cors", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment; raise SettingsError on a bad value."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else "settings"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if field in _SAFE_TO_ECHO and "got" not in message:
+            message += f" (got {item['input']!r})"
+        problems.append(f"{field.upper()}: {message}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def _check_scheme(url: str, schemes: tuple[str, ...]) -> None:
+    scheme = urlsplit(url).scheme
+    if scheme not in schemes:
+        wanted = " or ".join(f"{s}://" for s in schemes)
+        raise ValueError(f"must start with {wanted} (got scheme {scheme!r})")

@@ -1,0 +1,141 @@
+"""Stripe through the official SDK (``StripeClient``), behind ``PaymentGateway``.
+
+``STRIPE_API_BASE`` points the client at a local emulator in development and tests.
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from stripe._base_address import BaseAddresses
+
+from commands.errors import (
+    CardDeclined,
+    InvalidWebhook,
+    PaymentProviderUnavailable,
+    PaymentRequestRejected,
+)
+from commands.ports import PaymentIntent
+
+
+def _intent(obj: Any) -> PaymentIntent:
+    data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return PaymentIntent(
+        id=data["id"],
+        status=data.get("status") or "",
+        amount=int(data.get("amount") or 0),
+        currency=str(data.get("currency") or "").lower(),
+        client_secret=data.get("client_secret"),
+        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+        payment_method=_id_of(data.get("payment_method")),
+        capture_before=_capture_before(data),
+    )
+
+
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return str(value.get("id"))
+    return str(value) if value else None
+
+
+def _capture_before(data: dict[str, Any]) -> datetime | None:
+    """Stripe states when an authorization lapses on the latest charge's card details."""
+    charge = data.get("latest_charge")
+    if not isinstance(charge, dict):
+        return None
+    card = (charge.get("payment_method_details") or {}).get("card") or {}
+    stamp = card.get("capture_before")
+    return datetime.fromtimestamp(int(stamp), UTC) if stamp else None
+
+
+class StripeGateway:
+    """Every call that moves money carries an idempotency key."""
+
+    def __init__(
+        self, api_key: str, api_base: str | None = None, *, request_incremental: bool = False
+    ) -> None:
+        base: BaseAddresses = {"api": api_base.rstrip("/")} if api_base else {}
+        self._client = stripe.StripeClient(api_key, base_addresses=base, max_network_retries=2)
+        self._request_incremental = request_incremental
+        # localstripe refuses `expand`; real Stripe needs it to tell capture_before.
+        self._emulated = bool(api_base and api_base.startswith("http://"))
+
+    def create_payment_intent(
+        self, *, amount: int, currency: str, cart_id: str, idempotency_key: str
+    ) -> PaymentIntent:
+        params: dict[str, Any] = {
+            "amount": amount,
+            "currency": currency,
+            "capture_method": "manual",
+            "metadata": {"cart_id": cart_id},
+        }
+        if self._request_incremental:
+            params["payment_method_options"] = {
+                "card": {"request_incremental_authorization": "if_available"}
+            }
+        return self._call(
+            self._client.v1.payment_intents.create,
+            params=params,
+            options={"idempotency_key": idempotency_key},
+        )
+
+    def retrieve_payment_intent(self, payment_intent_id: str) -> PaymentIntent:
+        return self._call(
+            self._client.v1.payment_intents.retrieve,
+            payment_intent_id,
+            params={"expand": ["latest_charge"]} if not self._emulated else None,
+        )
+
+    def update_amount(self, payment_intent_id: str, amount: int) -> PaymentIntent:
+        return self._call(
+            self._client.v1.payment_intents.update, payment_intent_id, params={"amount": amount}
+        )
+
+    def cancel_payment_intent(
+        self, payment_intent_id: str, *, idempotency_key: str
+    ) -> PaymentIntent:
+        return self._call(
+            self._client.v1.payment_intents.cancel,
+            payment_intent_id,
+            options={"idempotency_key": idempotency_key},
+        )
+
+    @staticmethod
+    def _call(method: Any, *args: Any, **kwargs: Any) -> PaymentIntent:
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        try:
+            return _intent(method(*args, **kwargs))
+        except stripe.CardError as error:
+            raise CardDeclined(error.user_message or "The card was declined.") from error
+        except stripe.InvalidRequestError as error:
+            raise PaymentRequestRejected(error.user_message or str(error)) from error
+        except (stripe.APIConnectionError, stripe.RateLimitError) as error:
+            raise PaymentProviderUnavailable(f"Stripe could not be reached: {error}") from error
+        except stripe.StripeError as error:
+            raise PaymentProviderUnavailable(f"Stripe answered with an error: {error}") from error
+
+
+class StripeWebhookVerifier:
+    """Checks ``Stripe-Signature`` on the raw body with the SDK (tolerance 300 s)."""
+
+    def __init__(self, secret: str | None, tolerance: int = 300) -> None:
+        self._secret = secret
+        self._tolerance = tolerance
+
+    def verify(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        if not self._secret:
+            raise InvalidWebhook("Webhooks are not configured (STRIPE_WEBHOOK_SECRET is unset).")
+        try:
+            stripe.WebhookSignature.verify_header(payload, signature, self._secret, self._tolerance)
+        except stripe.SignatureVerificationError as error:
+            raise InvalidWebhook(
+                f"The Stripe signature is not valid: {error.user_message or error}"
+            ) from None
+        try:
+            event = json.loads(payload)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidWebhook("The webhook body is not JSON.") from None
+        if not isinstance(event, dict) or not isinstance(event.get("id"), str):
+            raise InvalidWebhook("The webhook body is not a Stripe event.")
+        return event

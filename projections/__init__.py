@@ -1,0 +1,1 @@
+"""Read models: projectors following the notification log, and the interfaces of their views."""

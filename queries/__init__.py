@@ -1,0 +1,1 @@
+"""The read API (GET only) over views, and audit replay."""

@@ -1,0 +1,259 @@
+"""A real server for end-to-end tests: uvicorn on 127.0.0.1, PostgreSQL, Redis, localstripe."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import stripe
+import uvicorn
+
+from infra.app import create_app
+from infra.container import Container, build_container
+from infra.settings import Settings
+from infra.stripe_emulator import RunningEmulator, free_port, start_emulator
+
+WEBHOOK_SECRET = "whsec_e2e_secret"
+TEST_CARD = "4242424242424242"
+DECLINED_CARD = "4000000000000341"
+
+
+@pytest.fixture(scope="session")
+def stripe_emulator() -> Iterator[RunningEmulator]:
+    emulator = start_emulator()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    container: Container
+    admin_key: str
+    emulator_url: str
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30.0, **kwargs)
+
+    def admin(self) -> httpx.Client:
+        return self.client(headers={"Authorization": f"Bearer {self.admin_key}"})
+
+    def stripe(self) -> stripe.StripeClient:
+        return stripe.StripeClient("sk_test_e2e", base_addresses={"api": self.emulator_url})
+
+
+def _serve(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the API server did not start")
+        time.sleep(0.02)
+    return server, thread
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_url: str, redis_url: str, stripe_emulator: RunningEmulator
+) -> Iterator[LiveServer]:
+    settings = Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        stripe_api_key="sk_test_e2e",
+        stripe_api_base=stripe_emulator.url,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        capture_grace_seconds=3600,
+    )
+    container = build_container(settings)
+    _, admin_key = container.admin_keys.create("e2e")
+    server, thread = _serve(create_app(container_factory=lambda: container), free_port())
+    try:
+        yield LiveServer(
+            url=f"http://127.0.0.1:{server.config.port}",
+            container=container,
+            admin_key=admin_key,
+            emulator_url=stripe_emulator.url,
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        container.close()
+
+
+@dataclass
+class Shop:
+    """One test's own catalog (ids carry a suffix so tests never share stock)."""
+
+    suffix: str
+    region: str
+    channel: str
+    shipping: str
+    shipping_no_location: str
+    variant: str
+    other_variant: str
+    berlin: str
+    paris: str
+
+    def catalog(self, *, stock: int, backorder: bool, paris_stock: int = 0) -> dict[str, Any]:
+        s = self.suffix
+        return {
+            "regions": [
+                {"id": self.region, "currency": "eur", "tax_rate_bp": 2000, "tax_shipping": True},
+                {"id": f"us-{s}", "currency": "usd", "tax_rate_bp": 0, "tax_shipping": False},
+            ],
+            "stock_locations": [
+                {"id": self.berlin, "name": "Berlin"},
+                {"id": self.paris, "name": "Paris"},
+            ],
+            "sales_channels": [
+                {"id": self.channel, "stock_location_ids": [self.berlin, self.paris]}
+            ],
+            "shipping_options": [
+                {
+                    "id": self.shipping,
+                    "region_id": self.region,
+                    "name": "Standard",
+                    "amount": 495,
+                    "stock_location_id": self.berlin,
+                },
+                {
+                    "id": self.shipping_no_location,
+                    "region_id": self.region,
+                    "name": "Any",
+                    "amount": 0,
+                    "stock_location_id": None,
+                },
+                {
+                    "id": f"ship-us-{s}",
+                    "region_id": f"us-{s}",
+                    "name": "US",
+                    "amount": 900,
+                    "stock_location_id": None,
+                },
+            ],
+            "products": [
+                {
+                    "id": f"tee-{s}",
+                    "title": "T-shirt",
+                    "tax_rate_bp": None,
+                    "variants": [
+                        {
+                            "id": self.variant,
+                            "sku": f"TEE-M-{s}",
+                            "title": "M",
+                            "prices": {"eur": 2500, "usd": 2700},
+                        },
+                    ],
+                },
+                {
+                    "id": f"book-{s}",
+                    "title": "Book",
+                    "tax_rate_bp": 700,
+                    "variants": [
+                        {
+                            "id": self.other_variant,
+                            "sku": f"BOOK-{s}",
+                            "title": "Paperback",
+                            "prices": {"eur": 1999},
+                        },
+                    ],
+                },
+            ],
+            "inventory": [
+                {
+                    "variant_id": self.variant,
+                    "location_id": self.berlin,
+                    "stocked_quantity": stock,
+                    "allow_backorder": backorder,
+                },
+                {
+                    "variant_id": self.variant,
+                    "location_id": self.paris,
+                    "stocked_quantity": paris_stock,
+                    "allow_backorder": False,
+                },
+                {
+                    "variant_id": self.other_variant,
+                    "location_id": self.berlin,
+                    "stocked_quantity": 100,
+                    "allow_backorder": False,
+                },
+            ],
+        }
+
+
+@pytest.fixture
+def make_shop(live_server: LiveServer) -> Callable[..., Shop]:
+    def make(*, stock: int = 10, backorder: bool = False, paris_stock: int = 0) -> Shop:
+        s = uuid.uuid4().hex[:8]
+        shop = Shop(
+            suffix=s,
+            region=f"eu-{s}",
+            channel=f"web-{s}",
+            shipping=f"std-{s}",
+            shipping_no_location=f"any-{s}",
+            variant=f"tee-m-{s}",
+            other_variant=f"book-{s}-pb",
+            berlin=f"berlin-{s}",
+            paris=f"paris-{s}",
+        )
+        with live_server.admin() as admin:
+            answer = admin.post(
+                "/admin/catalog",
+                json=shop.catalog(stock=stock, backorder=backorder, paris_stock=paris_stock),
+            )
+        assert answer.status_code == 200, answer.text
+        return shop
+
+    return make
+
+
+def authorize_at_stripe(server: LiveServer, payment_intent_id: str, card: str = TEST_CARD) -> str:
+    """Do what the storefront's Stripe.js does: attach a card and confirm."""
+    client = server.stripe()
+    method = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": card, "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        }
+    )
+    client.v1.payment_intents.update(payment_intent_id, params={"payment_method": method.id})
+    try:
+        intent = client.v1.payment_intents.confirm(payment_intent_id)
+    except stripe.CardError:
+        return "declined"
+    return str(intent.status)
+
+
+def signed_event(
+    payload: dict[str, Any], *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None
+) -> tuple[bytes, str]:
+    """A Stripe-shaped event body and its Stripe-Signature, made with the SDK's own helper."""
+    body = json.dumps(payload)
+    header = stripe.WebhookSignature.generate_signature_header(body, secret, timestamp=timestamp)
+    return body.encode(), header
+
+
+def payment_intent_event(
+    server: LiveServer, event_type: str, payment_intent_id: str, event_id: str | None = None
+) -> dict[str, Any]:
+    intent = server.stripe().v1.payment_intents.retrieve(payment_intent_id).to_dict()
+    return {
+        "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "data": {"object": intent},
+    }
