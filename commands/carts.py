@@ -18,7 +18,9 @@ from commands.services import Services
 from domain.cart import Cart
 from domain.errors import CartStateConflict, InvalidRequestValue
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")
+# No whitespace or control characters anywhere (fullmatch: `$` would let a final newline in).
+_PART = r"[^@\s\x00-\x1f\x7f]"
+EMAIL = re.compile(rf"{_PART}{{1,64}}@{_PART}{{1,255}}\.{_PART}{{2,63}}")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def create_cart(
         raise UnknownRegion(f"There is no region {region_id!r}.")
     if services.catalog.sales_channel(sales_channel_id) is None:
         raise UnknownSalesChannel(f"There is no sales channel {sales_channel_id!r}.")
-    if not EMAIL.match(email):
+    if not EMAIL.fullmatch(email):
         raise InvalidRequestValue("The e-mail address is not valid.")
     cart = Cart.start(
         cart_id=uuid4(),

@@ -133,6 +133,8 @@ class Cart(Aggregate):
             if line["variant_id"] == variant_id:
                 self.change_quantity(line["id"], line["quantity"] + quantity, now=now)
                 return line["id"]
+        if line_id in self.lines:
+            raise CartStateConflict(f"Line item {line_id} exists already.")
         if len(self.lines) >= MAX_CART_LINES:
             raise CartStateConflict(f"A cart holds at most {MAX_CART_LINES} line items.")
         self.trigger_event(
@@ -149,6 +151,8 @@ class Cart(Aggregate):
         self._check_open()
         if line_id not in self.lines:
             raise UnknownLineItem(f"Cart has no line item {line_id}.")
+        if type(quantity) is not int:
+            check_line_quantity(quantity)
         if quantity == 0:
             self.trigger_event(self.LineItemRemoved, timestamp=now, line_id=line_id)
             return

@@ -20,7 +20,7 @@ CURRENCY_EXPONENTS: Final[dict[str, int]] = {
 
 MAX_AMOUNT: Final = 10**15  # far above any shop's order, far below overflow anywhere
 
-_MAJOR = re.compile(r"^(-?)(\d+)(?:\.(\d+))?$")
+_MAJOR = re.compile(r"^(-?)([0-9]{1,18})(?:\.([0-9]{1,18}))?$", re.ASCII)
 
 
 def exponent(currency: str) -> int:

@@ -127,6 +127,8 @@ class Order(Aggregate):
             raise OrderStateConflict("An order needs at least one line item.")
         if len(lines) > MAX_LINES:
             raise OrderStateConflict(f"An order has at most {MAX_LINES} line items.")
+        if len({line.id for line in lines}) != len(lines):
+            raise OrderStateConflict("Line item ids must be unique within an order.")
         for line in lines:
             line.check(currency)
         if shipping is not None:
@@ -194,6 +196,8 @@ class Order(Aggregate):
         """Set a line's quantity; 0 removes the line (an order keeps at least one)."""
         self._check_editable(now)
         line = self.line(line_id)
+        if type(quantity) is not int:
+            check_line_quantity(quantity)
         if quantity == 0:
             if len(self.lines) == 1:
                 raise OrderStateConflict(

@@ -188,6 +188,8 @@ class PaymentCollection(Aggregate):
         self._check_open()
         if self.is_authorized:
             raise AlreadyAuthorized("The payment is authorized already.")
+        if type(amount) is not int:
+            raise InvalidMoney("A payment amount is a whole number of minor units.")
         if amount != self.amount:
             raise AmountMismatch(
                 f"Authorized {self.money(amount)} but the order total is {self.money(self.amount)}."
@@ -240,7 +242,7 @@ class PaymentCollection(Aggregate):
     def check_capturable(self, amount: int) -> None:
         """Raise unless ``amount`` may be captured now (call before asking Stripe)."""
         self._check_uncaptured()
-        if amount > self.amount:
+        if amount != self.amount:
             raise AmountMismatch(
                 f"Capture of {self.money(amount)} differs from the amount {self.money(self.amount)}."
             )

@@ -4,8 +4,9 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -23,9 +24,12 @@ catalog_app = typer.Typer(help="The catalog.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(catalog_app, name="catalog")
+projections_app = typer.Typer(help="Read models (views).", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
 
 console = Console()
-errors = Console(stderr=True)
+# Messages go out as given: one line however long (scripts grep them), no markup.
+errors = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
 def _settings() -> Settings:
@@ -48,13 +52,38 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the HTTP API."""
+    _serve(host, port, run_worker=False)
+
+
+def _serve(host: str, port: int, *, run_worker: bool) -> None:
     import uvicorn
 
     from infra.app import create_app
 
     settings = _settings()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, run_worker=run_worker), host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker() -> None:
+    """Run the projectors (and the rest of the background work) until SIGTERM or Ctrl-C."""
+    import signal
+
+    from infra.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    container = _container(_settings())
+    running = Worker(container)
+    signal.signal(signal.SIGTERM, lambda *_: running.stop())
+    running.start()
+    try:
+        running.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+        container.close()
 
 
 @app.command()
@@ -79,7 +108,7 @@ def dev(
         except (ImportError, RuntimeError) as error:
             errors.print(f"No Stripe emulator ({error}); Stripe calls go to STRIPE_API_BASE.")
     try:
-        serve(host=host, port=port)
+        _serve(host, port, run_worker=True)
     finally:
         if emulator is not None:
             emulator.stop()
@@ -150,7 +179,8 @@ def catalog_import(file: Path) -> None:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        errors.print(f"orderledger: {file} is not a valid catalog: {where}: {first['msg']}")
+        reason = f"{where}: {first['msg']}" if where else first["msg"]
+        errors.print(f"orderledger: {file} is not a valid catalog: {reason}")
         raise typer.Exit(2) from None
     container = _container(_settings())
     try:
@@ -164,6 +194,86 @@ def catalog_import(file: Path) -> None:
     finally:
         container.close()
     console.print_json(json.dumps(result.__dict__))
+
+
+@projections_app.command("list")
+def projections_list() -> None:
+    """Name every projection."""
+    from projections.catalogue import all_projectors
+
+    for projector in all_projectors():
+        console.print(projector.name)
+
+
+@projections_app.command("status")
+def projections_status() -> None:
+    """Position, head of the log and lag of every projection."""
+    container = _container(_settings())
+    try:
+        statuses = container.projections.status()
+    finally:
+        container.close()
+    table = Table("projection", "generation", "position", "head", "lag (events)", "lag (s)")
+    for s in statuses:
+        table.add_row(
+            s.name,
+            str(s.generation),
+            str(s.position),
+            str(s.head),
+            str(s.lag_events),
+            f"{s.lag_seconds:.1f}",
+        )
+    console.print(table)
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str | None, typer.Argument(help="The projection to rebuild.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Rebuild every projection.")] = False,
+) -> None:
+    """Rebuild from the event store beside the live view, then switch readers at once."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from projections.catalogue import all_projectors
+
+    known = [p.name for p in all_projectors()]
+    if all_ == (name is not None):
+        errors.print("orderledger: name one projection or pass --all")
+        raise typer.Exit(2)
+    if name is not None and name not in known:
+        errors.print(f"orderledger: no projection {name!r} (known: {', '.join(known)})")
+        raise typer.Exit(2)
+    container = _container(_settings())
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]:>9} ev/s"),
+            TimeRemainingColumn(),
+            console=console,
+        ) as bar:
+            for projection in [name] if name else known:
+                task = bar.add_task(projection, total=None, rate="-")
+                started = time.monotonic()
+
+                def show(
+                    position: int, head: int, task: Any = task, started: float = started
+                ) -> None:
+                    elapsed = max(time.monotonic() - started, 1e-6)
+                    bar.update(
+                        task, completed=position, total=head, rate=f"{position / elapsed:,.0f}"
+                    )
+
+                container.projections.rebuild(projection, progress=show)
+    finally:
+        container.close()
 
 
 def main() -> None:

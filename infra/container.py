@@ -17,6 +17,8 @@ from infra.embedded_db import EmbeddedDatabase, start_embedded_postgres
 from infra.locks import PostgresLocks, RedisLocks
 from infra.ops_store import PostgresSecrets, PostgresWebhookInbox
 from infra.pg import Pool, open_pool
+from infra.projection_runtime import ProjectionRuntime
+from infra.read_models import PostgresReadModels
 from infra.schema import create_tables
 from infra.settings import Settings
 from infra.stripe_gateway import StripeGateway, StripeWebhookVerifier
@@ -38,6 +40,8 @@ class Container:
     admin_keys: AdminKeys
     webhook_verifier: StripeWebhookVerifier
     redis: "redis.Redis | None"
+    projections: ProjectionRuntime
+    read_models: PostgresReadModels
     embedded: "EmbeddedDatabase | None" = None
 
     def close(self) -> None:
@@ -78,6 +82,10 @@ def build_container(settings: Settings) -> Container:
         clock=utc_now,
         capture_grace=timedelta(seconds=settings.capture_grace_seconds),
     )
+    projections = ProjectionRuntime(ledger, pool)
+    for stale in projections.ensure():
+        log.info("projection %s changed shape: rebuilding it", stale)
+        projections.rebuild(stale)
     secret = settings.stripe_webhook_secret
     return Container(
         settings=settings,
@@ -88,5 +96,7 @@ def build_container(settings: Settings) -> Container:
         admin_keys=AdminKeys(pool),
         webhook_verifier=StripeWebhookVerifier(secret.get_secret_value() if secret else None),
         redis=redis_client,
+        projections=projections,
+        read_models=PostgresReadModels(pool, projections),
         embedded=embedded,
     )

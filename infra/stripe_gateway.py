@@ -127,14 +127,19 @@ class StripeWebhookVerifier:
         if not self._secret:
             raise InvalidWebhook("Webhooks are not configured (STRIPE_WEBHOOK_SECRET is unset).")
         try:
-            stripe.WebhookSignature.verify_header(payload, signature, self._secret, self._tolerance)
+            # The SDK decodes the body itself and would fail on bytes that are not UTF-8.
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidWebhook("The webhook body is not UTF-8 text.") from None
+        try:
+            stripe.WebhookSignature.verify_header(text, signature, self._secret, self._tolerance)
         except stripe.SignatureVerificationError as error:
             raise InvalidWebhook(
                 f"The Stripe signature is not valid: {error.user_message or error}"
             ) from None
         try:
-            event = json.loads(payload)
-        except (ValueError, UnicodeDecodeError):
+            event = json.loads(text)
+        except ValueError:
             raise InvalidWebhook("The webhook body is not JSON.") from None
         if not isinstance(event, dict) or not isinstance(event.get("id"), str):
             raise InvalidWebhook("The webhook body is not a Stripe event.")

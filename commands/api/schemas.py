@@ -6,7 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from commands.pricing import PricedCart
 
-IdText = Annotated[str, Field(min_length=1, max_length=64)]
+# Ids named in a request have the catalog's id shape; anything else cannot exist.
+IdText = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 # Accept a wide range so the domain can answer "out of range" in its own words.
 Quantity = Annotated[int, Field(strict=True, ge=-(10**12), le=10**12)]
 
@@ -22,6 +23,10 @@ class Address(Body):
     city: Annotated[str, Field(max_length=100)] = ""
     postal_code: Annotated[str, Field(max_length=20)] = ""
     country: Annotated[str, Field(max_length=2)] = ""
+
+
+class NoFields(Body):
+    """The body of a command that takes none: anything sent (say an amount) is refused."""
 
 
 class CreateCart(Body):

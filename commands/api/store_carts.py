@@ -13,6 +13,7 @@ from commands.api.schemas import (
     ChooseShipping,
     CompletedOut,
     CreateCart,
+    NoFields,
     PaymentSessionOut,
 )
 
@@ -64,7 +65,7 @@ def choose_shipping(
 
 @router.post("/{cart_id}/payment-session")
 def start_payment_session(
-    cart_id: UUID, services: ServicesDep, response: Response
+    cart_id: UUID, services: ServicesDep, response: Response, _body: NoFields | None = None
 ) -> PaymentSessionOut:
     session = checkout.start_payment_session(services, cart_id)
     tell_position(response, session.position)
@@ -77,7 +78,9 @@ def start_payment_session(
 
 
 @router.post("/{cart_id}/complete")
-def complete_cart(cart_id: UUID, services: ServicesDep, response: Response) -> CompletedOut:
+def complete_cart(
+    cart_id: UUID, services: ServicesDep, response: Response, _body: NoFields | None = None
+) -> CompletedOut:
     placed = checkout.complete_cart(services, cart_id)
     tell_position(response, placed.position)
     return CompletedOut(

@@ -78,7 +78,8 @@ def live_server(
     )
     container = build_container(settings)
     _, admin_key = container.admin_keys.create("e2e")
-    server, thread = _serve(create_app(container_factory=lambda: container), free_port())
+    app = create_app(container_factory=lambda: container, run_worker=True)
+    server, thread = _serve(app, free_port())
     try:
         yield LiveServer(
             url=f"http://127.0.0.1:{server.config.port}",

@@ -1,0 +1,313 @@
+"""Runs the projectors over the notification log: catch-up, live, rebuild.
+
+Every batch of view changes commits together with the projection's tracking
+position, under a per-projection advisory lock, so a view is exactly-once even
+with several workers. Live updates wake on LISTEN/NOTIFY and also poll, so a
+lost notification delays a view by one poll interval, never forever.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from eventsourcing import persistence
+from eventsourcing.utils import get_topic
+from psycopg_pool import PoolTimeout
+
+from commands.ledger import Ledger
+from infra.pg import Pool
+from infra.view_store import (
+    DATA,
+    VIEWS,
+    PostgresViewStore,
+    create_tables,
+    drop_tables,
+    point_views,
+    spec_hash,
+)
+from projections.base import Projector
+from projections.catalogue import all_projectors
+
+log = logging.getLogger(__name__)
+
+DATABASE_GONE = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    persistence.OperationalError,
+    persistence.InterfaceError,
+    PoolTimeout,
+    OSError,
+)
+
+PAGE_SIZE = 2_000
+POLL_SECONDS = 1.0
+
+SETUP = (
+    f"CREATE SCHEMA IF NOT EXISTS {VIEWS}",
+    f"CREATE SCHEMA IF NOT EXISTS {DATA}",
+    f"""CREATE TABLE IF NOT EXISTS {VIEWS}.registry (
+        projection text PRIMARY KEY,
+        generation integer NOT NULL,
+        spec text NOT NULL,
+        switched_at timestamptz NOT NULL DEFAULT now())""",
+    f"""CREATE TABLE IF NOT EXISTS {VIEWS}.tracking (
+        projection text NOT NULL,
+        generation integer NOT NULL,
+        position bigint NOT NULL DEFAULT 0,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (projection, generation))""",
+)
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    generation: int
+    position: int
+    head: int
+    lag_events: int
+    lag_seconds: float
+
+
+Progress = Callable[[int, int], None]  # (position reached, head)
+
+
+def _lock_key(name: str) -> str:
+    return f"projection:{name}"
+
+
+class ProjectionRuntime:
+    def __init__(
+        self,
+        ledger: Ledger,
+        pool: Pool,
+        projectors: Sequence[Projector] | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.ledger = ledger
+        self.pool = pool
+        self.projectors = {p.name: p for p in (projectors or all_projectors())}
+        self.page_size = page_size
+        self._topics = {
+            name: {get_topic(cls) for cls in p.topics} for name, p in self.projectors.items()
+        }
+
+    # --- setup ------------------------------------------------------------------------
+
+    def ensure(self) -> list[str]:
+        """Create what is missing; returns the projections whose shape changed (rebuild them)."""
+        stale = []
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('orderledger-views'))")
+            for statement in SETUP:
+                conn.execute(statement)
+            for name, projector in self.projectors.items():
+                row = conn.execute(
+                    f"SELECT generation, spec FROM {VIEWS}.registry WHERE projection = %s", (name,)
+                ).fetchone()
+                if row is None:
+                    create_tables(conn, projector, 1)
+                    point_views(conn, projector, 1)
+                    conn.execute(
+                        f"INSERT INTO {VIEWS}.registry (projection, generation, spec) "
+                        "VALUES (%s, 1, %s)",
+                        (name, spec_hash(projector)),
+                    )
+                    conn.execute(
+                        f"INSERT INTO {VIEWS}.tracking (projection, generation) VALUES (%s, 1) "
+                        "ON CONFLICT DO NOTHING",
+                        (name,),
+                    )
+                elif row[1] != spec_hash(projector):
+                    stale.append(name)
+        return stale
+
+    def generation(self, conn: psycopg.Connection[Any], name: str) -> int:
+        row = conn.execute(
+            f"SELECT generation FROM {VIEWS}.registry WHERE projection = %s", (name,)
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"unknown projection {name!r}")
+        return int(row[0])
+
+    # --- processing ---------------------------------------------------------------------
+
+    def advance(self, name: str, *, generation: int | None = None) -> int:
+        """Process one page of the log for one projection; returns notifications consumed."""
+        projector = self.projectors[name]
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_lock_key(name),))
+            gen = generation if generation is not None else self.generation(conn, name)
+            return self._advance_in(conn, projector, gen)
+
+    def _advance_in(
+        self, conn: psycopg.Connection[Any], projector: Projector, generation: int
+    ) -> int:
+        row = conn.execute(
+            f"SELECT position FROM {VIEWS}.tracking WHERE projection = %s AND generation = %s",
+            (projector.name, generation),
+        ).fetchone()
+        position = int(row[0]) if row else 0
+        notifications = self.ledger.recorder.select_notifications(
+            start=position + 1, limit=self.page_size
+        )
+        if not notifications:
+            return 0
+        topics = self._topics[projector.name]
+        to_domain_event = self.ledger.mapper.to_domain_event
+        events: list[Any] = [to_domain_event(n) for n in notifications if n.topic in topics]
+        if events:
+            projector.project(events, PostgresViewStore(conn, projector, generation))
+        conn.execute(
+            f"UPDATE {VIEWS}.tracking SET position = %s, updated_at = now() "
+            "WHERE projection = %s AND generation = %s",
+            (notifications[-1].id, projector.name, generation),
+        )
+        return len(notifications)
+
+    def catch_up(self, name: str | None = None) -> int:
+        """Run until the named (or every) projection has reached the head of the log."""
+        total = 0
+        for projection in [name] if name else list(self.projectors):
+            while consumed := self.advance(projection):
+                total += consumed
+        return total
+
+    # --- live ----------------------------------------------------------------------------
+
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        channel: str | None = None,
+    ) -> None:
+        """Follow the log until ``stop`` is set: wake on NOTIFY, poll as a fallback."""
+        channel = channel or self.ledger.recorder.channel_name  # type: ignore[attr-defined]
+        listener: psycopg.Connection[Any] | None = None
+        while not stop.is_set():
+            try:
+                if listener is None or listener.closed:
+                    listener = self._listen(channel)
+                self.catch_up()
+                for _ in listener.notifies(timeout=poll_seconds, stop_after=1):
+                    pass
+            except DATABASE_GONE as error:
+                log.warning("projection runtime lost the database (%s); retrying", error)
+                if listener is not None:
+                    listener.close()
+                listener = None
+                stop.wait(min(poll_seconds, 1.0))
+            except Exception:
+                log.exception("projection batch failed; retrying")
+                stop.wait(min(poll_seconds, 1.0))
+        if listener is not None:
+            listener.close()
+
+    def _listen(self, channel: str) -> psycopg.Connection[Any]:
+        conninfo = self.pool.conninfo
+        conn = psycopg.connect(str(conninfo), autocommit=True)
+        conn.execute(psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(channel)))
+        return conn
+
+    # --- rebuild --------------------------------------------------------------------------
+
+    def rebuild(self, name: str, progress: Progress | None = None) -> int:
+        """Build the projection afresh beside the live one, then switch readers atomically."""
+        projector = self.projectors[name]
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", (_lock_key(name) + ":rebuild",)
+            )
+            current = self.generation(conn, name)
+            row = conn.execute(
+                f"SELECT coalesce(max(generation), 0) FROM {VIEWS}.tracking WHERE projection = %s",
+                (name,),
+            ).fetchone()
+            new = max(current, int(row[0]) if row else 0) + 1
+            create_tables(conn, projector, new)
+            conn.execute(
+                f"INSERT INTO {VIEWS}.tracking (projection, generation) VALUES (%s, %s) "
+                "ON CONFLICT (projection, generation) DO UPDATE SET position = 0",
+                (name, new),
+            )
+        head = self.ledger.head
+        while self.advance(name, generation=new):
+            if progress is not None:
+                progress(self._position(name, new), max(head, self.ledger.head))
+        with self.pool.connection() as conn, conn.transaction():
+            # Blocks the live runner's batches for this projection while we switch.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_lock_key(name),))
+            while self._advance_in(conn, projector, new):
+                pass
+            old = self.generation(conn, name)
+            point_views(conn, projector, new)
+            conn.execute(
+                f"UPDATE {VIEWS}.registry SET generation = %s, spec = %s, switched_at = now() "
+                "WHERE projection = %s",
+                (new, spec_hash(projector), name),
+            )
+        with self.pool.connection() as conn, conn.transaction():
+            drop_tables(conn, projector, old)
+            conn.execute(
+                f"DELETE FROM {VIEWS}.tracking WHERE projection = %s AND generation = %s",
+                (name, old),
+            )
+        if progress is not None:
+            progress(self._position(name, new), self.ledger.head)
+        return new
+
+    def _position(self, name: str, generation: int) -> int:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                f"SELECT position FROM {VIEWS}.tracking WHERE projection = %s AND generation = %s",
+                (name, generation),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    # --- status ---------------------------------------------------------------------------
+
+    def status(self) -> list[ProjectionStatus]:
+        head = self.ledger.head
+        now = datetime.now(UTC)
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT r.projection, r.generation, t.position, t.updated_at "
+                f"FROM {VIEWS}.registry r JOIN {VIEWS}.tracking t "
+                "ON t.projection = r.projection AND t.generation = r.generation "
+                "ORDER BY r.projection"
+            ).fetchall()
+        result = []
+        for name, generation, position, updated_at in rows:
+            lag = max(head - int(position), 0)
+            seconds = (now - updated_at).total_seconds() if lag else 0.0
+            result.append(ProjectionStatus(name, generation, int(position), head, lag, seconds))
+        return result
+
+
+def wait_for_position(
+    pool: Pool, position: int, names: Sequence[str], timeout: float = 2.0
+) -> bool:
+    """Wait (bounded) until every named view has processed ``position``."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        with pool.connection() as conn:
+            row = conn.execute(
+                f"SELECT coalesce(min(t.position), 0) FROM {VIEWS}.registry r "
+                f"JOIN {VIEWS}.tracking t ON t.projection = r.projection "
+                "AND t.generation = r.generation WHERE r.projection = ANY(%s)",
+                (list(names),),
+            ).fetchone()
+        if row is not None and int(row[0]) >= position:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)

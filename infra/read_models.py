@@ -1,0 +1,116 @@
+"""Queries over the views and the catalog tables (adapter for ``queries.ports.ReadModels``)."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import dict_row
+
+from infra.pg import Pool
+from infra.projection_runtime import ProjectionRuntime, wait_for_position
+from infra.schema import SCHEMA
+from infra.view_store import VIEWS
+
+Row = dict[str, Any]
+
+
+class PostgresReadModels:
+    def __init__(self, pool: Pool, runtime: ProjectionRuntime) -> None:
+        self._pool = pool
+        self._runtime = runtime
+
+    def _all(self, query: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    def wait_for(self, position: int, views: Sequence[str], timeout: float = 2.0) -> bool:
+        return wait_for_position(self._pool, position, views, timeout)
+
+    def storefront_order_by_payment_intent(self, payment_intent_id: str) -> Row | None:
+        rows = self._all(
+            f"SELECT * FROM {VIEWS}.storefront_orders WHERE payment_intent_id = %s",
+            (payment_intent_id,),
+        )
+        return rows[0] if rows else None
+
+    def admin_orders(self, *, status: str | None, limit: int, offset: int) -> tuple[list[Row], int]:
+        where, params = ("WHERE status = %s", [status]) if status else ("", [])
+        rows = self._all(
+            f"SELECT * FROM {VIEWS}.admin_orders {where} "
+            "ORDER BY placed_at DESC, order_id LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        count = self._all(f"SELECT count(*) AS n FROM {VIEWS}.admin_orders {where}", params)
+        return rows, int(count[0]["n"])
+
+    def admin_order(self, order_id: UUID) -> Row | None:
+        rows = self._all(f"SELECT * FROM {VIEWS}.admin_orders WHERE order_id = %s", (order_id,))
+        return rows[0] if rows else None
+
+    def order_transactions(self, order_id: UUID) -> list[Row]:
+        return self._all(
+            f"SELECT * FROM {VIEWS}.order_transactions WHERE order_id = %s ORDER BY created_at, id",
+            (order_id,),
+        )
+
+    def inventory_levels(self, variant_id: str | None) -> list[Row]:
+        if variant_id:
+            return self._all(
+                f"SELECT * FROM {VIEWS}.inventory_levels WHERE variant_id = %s ORDER BY location_id",
+                (variant_id,),
+            )
+        return self._all(
+            f"SELECT * FROM {VIEWS}.inventory_levels ORDER BY variant_id, location_id LIMIT 1000"
+        )
+
+    def products(self, *, limit: int, offset: int) -> list[Row]:
+        products = self._all(
+            f"SELECT id, title FROM {SCHEMA}.products ORDER BY id LIMIT %s OFFSET %s",
+            (limit, offset),
+        )
+        return self._with_variants(products)
+
+    def product(self, product_id: str) -> Row | None:
+        products = self._all(
+            f"SELECT id, title FROM {SCHEMA}.products WHERE id = %s", (product_id,)
+        )
+        return self._with_variants(products)[0] if products else None
+
+    def _with_variants(self, products: list[Row]) -> list[Row]:
+        if not products:
+            return []
+        variants = self._all(
+            f"SELECT id, product_id, sku, title, prices FROM {SCHEMA}.variants "
+            "WHERE product_id = ANY(%s) ORDER BY id",
+            ([p["id"] for p in products],),
+        )
+        by_product: dict[str, list[Row]] = defaultdict(list)
+        for variant in variants:
+            by_product[variant["product_id"]].append(variant)
+        return [{**p, "variants": by_product[p["id"]]} for p in products]
+
+    def availability(
+        self, variant_ids: Sequence[str], sales_channel_id: str | None
+    ) -> dict[str, int]:
+        if not variant_ids:
+            return {}
+        if sales_channel_id is None:
+            rows = self._all(
+                f"SELECT variant_id, sum(greatest(available, 0)) AS n FROM {VIEWS}.inventory_levels "
+                "WHERE variant_id = ANY(%s) GROUP BY variant_id",
+                (list(variant_ids),),
+            )
+        else:
+            rows = self._all(
+                f"SELECT l.variant_id, sum(greatest(l.available, 0)) AS n FROM {VIEWS}.inventory_levels l "
+                f"JOIN {SCHEMA}.sales_channels c ON l.location_id = ANY(c.stock_location_ids) "
+                "WHERE c.id = %s AND l.variant_id = ANY(%s) GROUP BY l.variant_id",
+                (sales_channel_id, list(variant_ids)),
+            )
+        return {row["variant_id"]: int(row["n"]) for row in rows}
+
+    def projections(self) -> list[Row]:
+        return [asdict(status) for status in self._runtime.status()]

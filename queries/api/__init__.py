@@ -1,0 +1,1 @@
+"""The read API: GET endpoints over the views."""

@@ -1,0 +1,147 @@
+"""``/store`` reads: products with availability, and an order by its PaymentIntent."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from queries.api.deps import MinPosition, ReadModelsDep, caught_up
+from queries.errors import NotFoundError
+
+router = APIRouter(prefix="/store", tags=["store: reads"])
+
+
+class OrderItem(BaseModel):
+    id: str
+    variant_id: str
+    title: str
+    quantity: int
+    unit_price: int
+    total: int
+
+
+class OrderSummary(BaseModel):
+    """What a storefront may show about an order: no e-mail, address, names or secrets."""
+
+    order_id: str
+    status: str
+    payment_status: str
+    currency: str
+    items: list[OrderItem]
+    subtotal: int
+    shipping_total: int
+    tax_total: int
+    total: int
+    placed_at: str
+    editable_until: str
+
+
+class VariantOut(BaseModel):
+    id: str
+    sku: str
+    title: str
+    prices: dict[str, int]
+    available_quantity: int
+
+
+class ProductOut(BaseModel):
+    id: str
+    title: str
+    variants: list[VariantOut]
+
+
+def summary_of(row: dict[str, Any]) -> OrderSummary:
+    from domain.money import tax_on
+
+    items = [
+        OrderItem(
+            id=item["id"],
+            variant_id=item["variant_id"],
+            title=item["title"],
+            quantity=item["quantity"],
+            unit_price=item["unit_price"],
+            total=item["unit_price"] * item["quantity"]
+            + tax_on(item["unit_price"] * item["quantity"], item["tax_rate_bp"]),
+        )
+        for item in row["items"]
+    ]
+    return OrderSummary(
+        order_id=str(row["order_id"]),
+        status=row["status"],
+        payment_status=row["payment_status"],
+        currency=row["currency"],
+        items=items,
+        subtotal=row["subtotal"],
+        shipping_total=row["shipping_total"],
+        tax_total=row["tax_total"],
+        total=row["total"],
+        placed_at=row["placed_at"].isoformat(),
+        editable_until=row["editable_until"].isoformat(),
+    )
+
+
+@router.get("/orders/by-payment-intent/{payment_intent_id}")
+def order_by_payment_intent(
+    payment_intent_id: str,
+    models: ReadModelsDep,
+    response: Response,
+    min_position: MinPosition = None,
+) -> OrderSummary:
+    caught_up(models, response, min_position, "storefront_orders")
+    row = models.storefront_order_by_payment_intent(payment_intent_id)
+    if row is None:
+        raise NotFoundError("No order is known for this payment yet.")
+    return summary_of(row)
+
+
+def _products_out(
+    models: ReadModelsDep, rows: list[dict[str, Any]], channel: str | None
+) -> list[ProductOut]:
+    variant_ids = [v["id"] for row in rows for v in row["variants"]]
+    available = models.availability(variant_ids, channel)
+    return [
+        ProductOut(
+            id=row["id"],
+            title=row["title"],
+            variants=[
+                VariantOut(
+                    id=v["id"],
+                    sku=v["sku"],
+                    title=v["title"],
+                    prices=v["prices"],
+                    available_quantity=max(available.get(v["id"], 0), 0),
+                )
+                for v in row["variants"]
+            ],
+        )
+        for row in rows
+    ]
+
+
+@router.get("/products")
+def list_products(
+    models: ReadModelsDep,
+    response: Response,
+    sales_channel_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    caught_up(models, response, min_position, "inventory_levels")
+    rows = models.products(limit=limit, offset=offset)
+    return {"data": _products_out(models, rows, sales_channel_id), "limit": limit, "offset": offset}
+
+
+@router.get("/products/{product_id}")
+def get_product(
+    product_id: str,
+    models: ReadModelsDep,
+    response: Response,
+    sales_channel_id: Annotated[str | None, Query(max_length=64)] = None,
+    min_position: MinPosition = None,
+) -> ProductOut:
+    caught_up(models, response, min_position, "inventory_levels")
+    row = models.product(product_id)
+    if row is None:
+        raise NotFoundError(f"There is no product {product_id!r}.")
+    return _products_out(models, [row], sales_channel_id)[0]

@@ -1,0 +1,37 @@
+"""What the read API needs: queries over the views (implemented in ``infra``)."""
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+from uuid import UUID
+
+Row = dict[str, Any]
+
+
+class ReadModels(Protocol):
+    def wait_for(self, position: int, views: Sequence[str], timeout: float = 2.0) -> bool:
+        """Wait (bounded) until the views have processed ``position``."""
+        ...
+
+    def storefront_order_by_payment_intent(self, payment_intent_id: str) -> Row | None: ...
+
+    def admin_orders(
+        self, *, status: str | None, limit: int, offset: int
+    ) -> tuple[list[Row], int]: ...
+
+    def admin_order(self, order_id: UUID) -> Row | None: ...
+
+    def order_transactions(self, order_id: UUID) -> list[Row]: ...
+
+    def inventory_levels(self, variant_id: str | None) -> list[Row]: ...
+
+    def products(self, *, limit: int, offset: int) -> list[Row]: ...
+
+    def product(self, product_id: str) -> Row | None: ...
+
+    def availability(
+        self, variant_ids: Sequence[str], sales_channel_id: str | None
+    ) -> dict[str, int]:
+        """Units per variant summed over the channel's locations (all locations if None)."""
+        ...
+
+    def projections(self) -> list[Row]: ...
