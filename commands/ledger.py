@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, ProcessRecorder, Recording, Tracking
 
 from domain.errors import DomainError
 
@@ -31,6 +31,30 @@ class Ledger(Application[UUID]):
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
+
+    def construct_recorder(self) -> ProcessRecorder:
+        # A process recorder also keeps tracking rows, so the process manager can save
+        # the events it decides together with the position it decided them at.
+        return self.factory.process_recorder()
+
+    def save_tracked(
+        self, *aggregates: Aggregate | None, follower: str, position: int
+    ) -> int | None:
+        """Save ``aggregates`` and record that ``follower`` has processed ``position``, atomically.
+
+        A second save for the same (or an earlier) position raises ``IntegrityError``.
+        """
+        processing = ProcessingEvent[UUID](
+            tracking=Tracking(application_name=follower, notification_id=position)
+        )
+        processing.collect_events(*aggregates)
+        recordings: list[Recording[UUID]] = list(self._record(processing))
+        return max((r.notification.id for r in recordings), default=None)
+
+    def followed_up_to(self, follower: str) -> int:
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder.max_tracking_id(follower) or 0
 
     def get_or_none(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         try:

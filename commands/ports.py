@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class PaymentIntent:
     metadata: dict[str, str] = field(default_factory=dict)
     payment_method: str | None = None
     capture_before: datetime | None = None
+    amount_received: int = 0
 
     @property
     def cart_id(self) -> str | None:
@@ -45,6 +47,28 @@ class PaymentGateway(Protocol):
     def cancel_payment_intent(
         self, payment_intent_id: str, *, idempotency_key: str
     ) -> PaymentIntent: ...
+
+    def capture_payment_intent(
+        self, payment_intent_id: str, *, amount: int, idempotency_key: str
+    ) -> PaymentIntent: ...
+
+    def refund_payment_intent(
+        self, payment_intent_id: str, *, amount: int, idempotency_key: str
+    ) -> str:
+        """Refund part of a captured payment; returns the refund's id."""
+        ...
+
+
+class CaptureTimers(Protocol):
+    """Prompt wake-ups at capture time (Redis TTL keys); the sweeper covers any loss."""
+
+    def set(self, order_id: UUID, due_at: datetime, now: datetime) -> None: ...
+
+
+class OpsAlerts(Protocol):
+    """Tells the shop's operators about money that needs a human."""
+
+    def alert(self, subject: str, text: str) -> None: ...
 
 
 class Locks(Protocol):

@@ -5,7 +5,15 @@ from datetime import timedelta
 
 from commands.catalog import CatalogStore
 from commands.ledger import Ledger
-from commands.ports import Clock, Locks, PaymentGateway, Secrets, WebhookInbox
+from commands.ports import (
+    CaptureTimers,
+    Clock,
+    Locks,
+    OpsAlerts,
+    PaymentGateway,
+    Secrets,
+    WebhookInbox,
+)
 
 
 @dataclass
@@ -18,3 +26,9 @@ class Services:
     secrets: Secrets
     clock: Clock
     capture_grace: timedelta
+    timers: CaptureTimers
+    alerts: OpsAlerts
+    # Authorizations lapse (7 days at Stripe unless it says otherwise); capture this early.
+    authorization_lifetime: timedelta = timedelta(days=7)
+    expiry_margin: timedelta = timedelta(hours=12)
+    max_capture_attempts: int = 5

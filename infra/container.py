@@ -11,6 +11,7 @@ from commands.ledger import Ledger
 from commands.ports import Locks
 from commands.services import Services
 from infra.admin_keys import AdminKeys
+from infra.alerts import LoggingAlerts
 from infra.catalog_store import PostgresCatalog
 from infra.database import apply_ssl_environment, event_store_env
 from infra.embedded_db import EmbeddedDatabase, start_embedded_postgres
@@ -22,6 +23,7 @@ from infra.read_models import PostgresReadModels
 from infra.schema import create_tables
 from infra.settings import Settings
 from infra.stripe_gateway import StripeGateway, StripeWebhookVerifier
+from infra.timers import NoTimers, RedisCaptureTimers
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,8 @@ def build_container(settings: Settings) -> Container:
         secrets=PostgresSecrets(pool),
         clock=utc_now,
         capture_grace=timedelta(seconds=settings.capture_grace_seconds),
+        timers=RedisCaptureTimers(redis_client) if redis_client else NoTimers(),
+        alerts=LoggingAlerts(),
     )
     projections = ProjectionRuntime(ledger, pool)
     for stale in projections.ensure():

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None
     stripe_request_incremental_authorization: bool = False
     capture_grace_seconds: int = Field(default=3600, gt=0)
+    # How often the sweeper looks for due captures that no timer delivered.
+    capture_sweep_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     resend_api_key: SecretStr | None = None
     resend_api_url: str | None = None

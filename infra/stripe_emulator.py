@@ -46,8 +46,26 @@ class RunningEmulator:
             self.process.wait(timeout=10)
 
 
-def start_emulator(timeout: float = 30.0) -> RunningEmulator:
-    """Start the emulator in its own process and wait until it accepts connections."""
+def start_emulator(timeout: float = 30.0, attempts: int = 3) -> RunningEmulator:
+    """Start the emulator in its own process and wait until it accepts connections.
+
+    A free port can be taken by someone else between our probe and the emulator's
+    bind; then the emulator exits and we try another port.
+    """
+    for attempt in range(attempts):
+        try:
+            return _start_once(timeout)
+        except EmulatorExited:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+class EmulatorExited(RuntimeError):
+    pass
+
+
+def _start_once(timeout: float) -> RunningEmulator:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.stripe_emulator", "--port", str(port)],
@@ -58,7 +76,7 @@ def start_emulator(timeout: float = 30.0) -> RunningEmulator:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("the Stripe emulator exited at start")
+            raise EmulatorExited("the Stripe emulator exited at start")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return RunningEmulator(process, port)

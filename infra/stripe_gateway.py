@@ -25,6 +25,7 @@ def _intent(obj: Any) -> PaymentIntent:
         id=data["id"],
         status=data.get("status") or "",
         amount=int(data.get("amount") or 0),
+        amount_received=int(data.get("amount_received") or 0),
         currency=str(data.get("currency") or "").lower(),
         client_secret=data.get("client_secret"),
         metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
@@ -92,6 +93,28 @@ class StripeGateway:
             self._client.v1.payment_intents.update, payment_intent_id, params={"amount": amount}
         )
 
+    def capture_payment_intent(
+        self, payment_intent_id: str, *, amount: int, idempotency_key: str
+    ) -> PaymentIntent:
+        return self._call(
+            self._client.v1.payment_intents.capture,
+            payment_intent_id,
+            params={"amount_to_capture": amount},
+            options={"idempotency_key": idempotency_key},
+        )
+
+    def refund_payment_intent(
+        self, payment_intent_id: str, *, amount: int, idempotency_key: str
+    ) -> str:
+        try:
+            refund = self._client.v1.refunds.create(
+                params={"payment_intent": payment_intent_id, "amount": amount},
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return str(refund.id)
+
     def cancel_payment_intent(
         self, payment_intent_id: str, *, idempotency_key: str
     ) -> PaymentIntent:
@@ -106,14 +129,19 @@ class StripeGateway:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         try:
             return _intent(method(*args, **kwargs))
-        except stripe.CardError as error:
-            raise CardDeclined(error.user_message or "The card was declined.") from error
-        except stripe.InvalidRequestError as error:
-            raise PaymentRequestRejected(error.user_message or str(error)) from error
-        except (stripe.APIConnectionError, stripe.RateLimitError) as error:
-            raise PaymentProviderUnavailable(f"Stripe could not be reached: {error}") from error
         except stripe.StripeError as error:
-            raise PaymentProviderUnavailable(f"Stripe answered with an error: {error}") from error
+            raise _translate(error) from error
+
+
+def _translate(error: stripe.StripeError) -> Exception:
+    """Stripe's errors in the ledger's words."""
+    if isinstance(error, stripe.CardError):
+        return CardDeclined(error.user_message or "The card was declined.")
+    if isinstance(error, stripe.InvalidRequestError):
+        return PaymentRequestRejected(error.user_message or str(error))
+    if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
+        return PaymentProviderUnavailable(f"Stripe could not be reached: {error}")
+    return PaymentProviderUnavailable(f"Stripe answered with an error: {error}")
 
 
 class StripeWebhookVerifier:

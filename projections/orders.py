@@ -67,16 +67,10 @@ class _OrderView(RowProjector):
 
 
 class StorefrontOrdersProjector(_OrderView):
+    """Money states but no personal data; the public endpoint picks its fields from these."""
+
     name = "storefront_orders"
     tables = (STOREFRONT_ORDERS, PAYMENT_ORDERS)
-
-    def apply(self, event: Event, row: Row | None) -> Row | None:
-        folded = super().apply(event, row)
-        if folded is not None:
-            # The storefront shows money states, not the payment's internals.
-            payment = folded.get("payment") or {}
-            folded["payment"] = {"payment_intent_id": payment.get("payment_intent_id")}
-        return folded
 
 
 class AdminOrdersProjector(_OrderView):

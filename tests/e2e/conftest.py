@@ -7,16 +7,20 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import stripe
 import uvicorn
+from psycopg import sql
 
 from infra.app import create_app
 from infra.container import Container, build_container
+from infra.database import conninfo, with_database
 from infra.settings import Settings
 from infra.stripe_emulator import RunningEmulator, free_port, start_emulator
 
@@ -64,17 +68,18 @@ def _serve(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
     return server, thread
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    database_url: str, redis_url: str, stripe_emulator: RunningEmulator
+@contextmanager
+def running_server(
+    database_url: str, redis_url: str, emulator: RunningEmulator, **overrides: Any
 ) -> Iterator[LiveServer]:
+    """The API with its worker in-process, on 127.0.0.1 and a free port."""
     settings = Settings(
         database_url=database_url,
         redis_url=redis_url,
         stripe_api_key="sk_test_e2e",
-        stripe_api_base=stripe_emulator.url,
+        stripe_api_base=emulator.url,
         stripe_webhook_secret=WEBHOOK_SECRET,
-        capture_grace_seconds=3600,
+        **{"capture_grace_seconds": 3600, **overrides},
     )
     container = build_container(settings)
     _, admin_key = container.admin_keys.create("e2e")
@@ -85,12 +90,35 @@ def live_server(
             url=f"http://127.0.0.1:{server.config.port}",
             container=container,
             admin_key=admin_key,
-            emulator_url=stripe_emulator.url,
+            emulator_url=emulator.url,
         )
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         container.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_url: str, redis_url: str, stripe_emulator: RunningEmulator
+) -> Iterator[LiveServer]:
+    with running_server(database_url, redis_url, stripe_emulator) as server:
+        yield server
+
+
+@contextmanager
+def fresh_database(database_url: str) -> Iterator[str]:
+    """Another empty database on the same server (for a server with other settings)."""
+    name = f"orderledger_e2e_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield with_database(database_url, name)
+    finally:
+        with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 @dataclass
@@ -195,28 +223,35 @@ class Shop:
         }
 
 
+def open_shop(
+    server: LiveServer, *, stock: int = 10, backorder: bool = False, paris_stock: int = 0
+) -> Shop:
+    """Import a catalog with ids of its own into ``server``."""
+    s = uuid.uuid4().hex[:8]
+    shop = Shop(
+        suffix=s,
+        region=f"eu-{s}",
+        channel=f"web-{s}",
+        shipping=f"std-{s}",
+        shipping_no_location=f"any-{s}",
+        variant=f"tee-m-{s}",
+        other_variant=f"book-{s}-pb",
+        berlin=f"berlin-{s}",
+        paris=f"paris-{s}",
+    )
+    with server.admin() as admin:
+        answer = admin.post(
+            "/admin/catalog",
+            json=shop.catalog(stock=stock, backorder=backorder, paris_stock=paris_stock),
+        )
+    assert answer.status_code == 200, answer.text
+    return shop
+
+
 @pytest.fixture
 def make_shop(live_server: LiveServer) -> Callable[..., Shop]:
     def make(*, stock: int = 10, backorder: bool = False, paris_stock: int = 0) -> Shop:
-        s = uuid.uuid4().hex[:8]
-        shop = Shop(
-            suffix=s,
-            region=f"eu-{s}",
-            channel=f"web-{s}",
-            shipping=f"std-{s}",
-            shipping_no_location=f"any-{s}",
-            variant=f"tee-m-{s}",
-            other_variant=f"book-{s}-pb",
-            berlin=f"berlin-{s}",
-            paris=f"paris-{s}",
-        )
-        with live_server.admin() as admin:
-            answer = admin.post(
-                "/admin/catalog",
-                json=shop.catalog(stock=stock, backorder=backorder, paris_stock=paris_stock),
-            )
-        assert answer.status_code == 200, answer.text
-        return shop
+        return open_shop(live_server, stock=stock, backorder=backorder, paris_stock=paris_stock)
 
     return make
 

@@ -27,8 +27,17 @@ def test_the_storefront_reads_its_order_by_payment_intent_without_personal_data(
     assert answer.status_code == 200, answer.text
     summary = answer.json()
     assert set(summary) == {
-        "order_id", "status", "payment_status", "currency", "items", "subtotal",
-        "shipping_total", "tax_total", "total", "placed_at", "editable_until",
+        "order_id",
+        "status",
+        "payment_status",
+        "currency",
+        "items",
+        "subtotal",
+        "shipping_total",
+        "tax_total",
+        "total",
+        "placed_at",
+        "editable_until",
     }
     assert summary["order_id"] == done.json()["order_id"]
     assert summary["status"] == "placed" and summary["payment_status"] == "authorized"
@@ -45,27 +54,46 @@ def test_an_unknown_payment_intent_is_404_until_the_order_exists(live_server: Li
     assert answer.json()["error"] == "NotFound"
 
 
-def test_the_admin_sees_detail_transactions_and_inventory(live_server: LiveServer, make_shop) -> None:
+def test_the_admin_sees_detail_transactions_and_inventory(
+    live_server: LiveServer, make_shop
+) -> None:
     shop = make_shop(stock=5)
     cart, intent_id, done = _place(live_server, shop, quantity=2)
     order_id, position = done.json()["order_id"], done.headers["X-Ledger-Position"]
     with live_server.admin() as admin:
         detail = admin.get(f"/admin/orders/{order_id}?min_position={position}").json()
-        transactions = admin.get(f"/admin/orders/{order_id}/transactions?min_position={position}").json()
-        levels = admin.get(f"/admin/inventory-levels?variant_id={shop.variant}&min_position={position}").json()
+        transactions = admin.get(
+            f"/admin/orders/{order_id}/transactions?min_position={position}"
+        ).json()
+        levels = admin.get(
+            f"/admin/inventory-levels?variant_id={shop.variant}&min_position={position}"
+        ).json()
         listing = admin.get("/admin/orders?status=placed&limit=200").json()
         projections = admin.get("/admin/projections").json()
     assert detail["email"] == "ada@example.com"
     assert detail["payment"]["authorized"] == cart["total"]
     assert detail["payment"]["payment_intent_id"] == intent_id
     assert transactions == [
-        {"kind": "authorization", "amount": cart["total"], "currency": "eur",
-         "reference": intent_id, "created_at": transactions[0]["created_at"]}
+        {
+            "kind": "authorization",
+            "amount": cart["total"],
+            "currency": "eur",
+            "reference": intent_id,
+            "created_at": transactions[0]["created_at"],
+        }
     ]
     berlin = next(level for level in levels if level["location_id"] == shop.berlin)
-    assert (berlin["stocked_quantity"], berlin["reserved_quantity"], berlin["available_quantity"]) == (5, 2, 3)
+    assert (
+        berlin["stocked_quantity"],
+        berlin["reserved_quantity"],
+        berlin["available_quantity"],
+    ) == (5, 2, 3)
     assert order_id in [order["order_id"] for order in listing["data"]]
-    assert {p["name"] for p in projections} >= {"storefront_orders", "admin_orders", "inventory_levels"}
+    assert {p["name"] for p in projections} >= {
+        "storefront_orders",
+        "admin_orders",
+        "inventory_levels",
+    }
 
 
 def test_storefront_availability_never_shows_below_zero_while_admin_shows_the_backorder(
@@ -88,4 +116,7 @@ def test_storefront_availability_never_shows_below_zero_while_admin_shows_the_ba
 def test_admin_reads_need_an_admin_key(live_server: LiveServer) -> None:
     with live_server.client() as client:
         assert client.get("/admin/orders").status_code == 401
-        assert client.get("/admin/projections", headers={"Authorization": "Bearer nope"}).status_code == 401
+        assert (
+            client.get("/admin/projections", headers={"Authorization": "Bearer nope"}).status_code
+            == 401
+        )

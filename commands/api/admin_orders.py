@@ -1,0 +1,47 @@
+"""``/admin/orders/{id}``: capture now, cancel (void), refund."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+from pydantic import Field
+
+from commands import capture
+from commands.api.deps import AdminKeyId, ServicesDep, tell_position
+from commands.api.schemas import Body
+
+router = APIRouter(prefix="/admin/orders", tags=["admin: payments"])
+
+
+class RefundBody(Body):
+    amount: Annotated[int, Field(strict=True, gt=0, le=10**15)]
+    reason: Annotated[str, Field(max_length=500)] = ""
+
+
+@router.post("/{order_id}/capture")
+def capture_now(
+    order_id: UUID, services: ServicesDep, key_id: AdminKeyId, response: Response
+) -> dict[str, object]:
+    outcome = capture.capture_payment(services, order_id, by=f"admin-key:{key_id}")
+    tell_position(response, outcome.position)
+    return {"order_id": str(order_id), "status": outcome.status, "amount": outcome.amount}
+
+
+@router.post("/{order_id}/cancel")
+def cancel(
+    order_id: UUID, services: ServicesDep, key_id: AdminKeyId, response: Response
+) -> dict[str, object]:
+    position = capture.cancel_order(services, order_id, by=f"admin-key:{key_id}")
+    tell_position(response, position)
+    return {"order_id": str(order_id), "status": "canceled"}
+
+
+@router.post("/{order_id}/refunds")
+def refund(
+    order_id: UUID, body: RefundBody, services: ServicesDep, key_id: AdminKeyId, response: Response
+) -> dict[str, object]:
+    position = capture.refund_payment(
+        services, order_id, amount=body.amount, reason=body.reason, by=f"admin-key:{key_id}"
+    )
+    tell_position(response, position)
+    return {"order_id": str(order_id), "refunded": body.amount}

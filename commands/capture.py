@@ -1,0 +1,195 @@
+"""Capturing a payment exactly once, and the admin's capture, cancel and refund.
+
+Exactly once, in three layers: a lock per order (one capture in flight), the
+aggregate refuses a second capture, and Stripe's idempotency key
+``capture:{payment_collection_id}`` makes a retried call after a crash return the
+first result instead of charging again.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from commands.cancellation import record_void
+from commands.errors import (
+    CardDeclined,
+    OrderNotFound,
+    PaymentProviderUnavailable,
+    PaymentRequestRejected,
+)
+from commands.ledger import retry_on_conflict
+from commands.services import Services
+from domain.errors import DomainError, NotCaptured, OrderStateConflict
+from domain.ids import payment_collection_id_for
+from domain.order import Order
+from domain.payment_collection import PaymentCollection
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CaptureOutcome:
+    order_id: UUID
+    status: str  # captured | already_captured | voided | failed | retry | not_due
+    amount: int
+    position: int | None
+
+
+def order_lock(order_id: UUID) -> str:
+    """Every command that changes an order's money takes this lock."""
+    return f"order:{order_id}"
+
+
+def _load(services: Services, order_id: UUID) -> tuple[Order, PaymentCollection]:
+    order = services.ledger.get_or_none(order_id, Order)
+    payment = services.ledger.get_or_none(payment_collection_id_for(order_id), PaymentCollection)
+    if order is None or payment is None:
+        raise OrderNotFound(f"There is no order {order_id}.")
+    return order, payment
+
+
+def capture_due_at(
+    services: Services, authorized_at: datetime, capture_before: datetime | None
+) -> datetime:
+    """The grace period's end, or earlier if the authorization would lapse first."""
+    lapses = capture_before or authorized_at + services.authorization_lifetime
+    return min(authorized_at + services.capture_grace, lapses - services.expiry_margin)
+
+
+def capture_payment(
+    services: Services, order_id: UUID, *, by: str, only_if_due: bool = False
+) -> CaptureOutcome:
+    """Capture the order's current amount at Stripe and record it, once."""
+    with services.locks.hold(order_lock(order_id)):
+        order, payment = _load(services, order_id)
+        if not only_if_due:
+            # Asked for explicitly (the admin): say why not, as a conflict.
+            payment.check_capturable(payment.amount)
+        if payment.is_captured:
+            return CaptureOutcome(order_id, "already_captured", payment.captured, None)
+        if payment.voided:
+            return CaptureOutcome(order_id, "voided", 0, None)
+        now = services.clock()
+        if only_if_due and (payment.capture_due_at is None or payment.capture_due_at > now):
+            return CaptureOutcome(order_id, "not_due", 0, None)
+        if payment.capture_failed and only_if_due:
+            return CaptureOutcome(order_id, "failed", 0, None)
+        amount = payment.amount
+        if order.total != amount:
+            raise OrderStateConflict(
+                f"The order total {order.total} differs from the payment amount {amount}."
+            )
+        payment.check_capturable(amount)
+        try:
+            intent = services.payments.capture_payment_intent(
+                payment.payment_intent_id,
+                amount=amount,
+                idempotency_key=f"capture:{payment.id}",
+            )
+        except (CardDeclined, PaymentRequestRejected, PaymentProviderUnavailable) as error:
+            return _capture_failed(services, order_id, error, by=by)
+        return _record_capture(services, order_id, intent.id, amount)
+
+
+def _record_capture(
+    services: Services, order_id: UUID, reference: str, amount: int
+) -> CaptureOutcome:
+    def attempt() -> CaptureOutcome:
+        order, payment = _load(services, order_id)
+        if payment.is_captured:
+            return CaptureOutcome(order_id, "already_captured", payment.captured, None)
+        now = services.clock()
+        payment.capture(amount, reference=reference, now=now)
+        order.mark_captured(amount, now=now)
+        return CaptureOutcome(
+            order_id, "captured", amount, services.ledger.save_all(order, payment)
+        )
+
+    return retry_on_conflict(attempt)
+
+
+def _capture_failed(
+    services: Services, order_id: UUID, error: DomainError, *, by: str
+) -> CaptureOutcome:
+    _, payment = _load(services, order_id)
+    # Stripe may already have captured (a crash after its answer), or the hold may be gone.
+    try:
+        intent = services.payments.retrieve_payment_intent(payment.payment_intent_id)
+    except PaymentProviderUnavailable:
+        intent = None
+    if intent is not None and intent.status == "succeeded":
+        return _record_capture(services, order_id, intent.id, payment.amount)
+    if intent is not None and intent.status == "canceled":
+        position = record_void(
+            services,
+            order_id,
+            reference=intent.id,
+            reason="The authorization was canceled or expired at Stripe before capture.",
+            by=by,
+        )
+        services.alerts.alert(
+            "Capture impossible: authorization gone",
+            f"Order {order_id}: the PaymentIntent {intent.id} was canceled before capture.",
+        )
+        return CaptureOutcome(order_id, "voided", 0, position)
+
+    final = payment.capture_attempts + 1 >= services.max_capture_attempts
+    payment.record_capture_failure(str(error), final=final, now=services.clock())
+    position = services.ledger.save_all(payment)
+    if final:
+        services.alerts.alert(
+            "Capture failed",
+            f"Order {order_id}: capture failed {payment.capture_attempts} times; last: {error}",
+        )
+        return CaptureOutcome(order_id, "failed", 0, position)
+    log.warning("capture of %s failed (attempt %s): %s", order_id, payment.capture_attempts, error)
+    return CaptureOutcome(order_id, "retry", 0, position)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back off between capture attempts: 5 s, 10 s, 20 s … up to 10 minutes."""
+    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 600))
+
+
+def cancel_order(services: Services, order_id: UUID, *, by: str) -> int | None:
+    """Void the hold at Stripe, release the stock, cancel the order (refused after capture)."""
+    with services.locks.hold(order_lock(order_id)):
+        order, payment = _load(services, order_id)
+        payment.check_voidable()
+        if order.status != "placed":
+            raise OrderStateConflict(f"A {order.status} order cannot be canceled.")
+        services.payments.cancel_payment_intent(
+            payment.payment_intent_id, idempotency_key=f"cancel:{payment.payment_intent_id}"
+        )
+        return record_void(
+            services,
+            order_id,
+            reference=payment.payment_intent_id,
+            reason="Canceled by the shop.",
+            by=by,
+        )
+
+
+def refund_payment(
+    services: Services, order_id: UUID, *, amount: int, reason: str, by: str
+) -> int | None:
+    """Refund part or all of a captured payment; the ledger checks the rules before Stripe."""
+    with services.locks.hold(order_lock(order_id)):
+        _, payment = _load(services, order_id)
+        payment.check_refundable(amount)
+        if not payment.is_captured:  # pragma: no cover - check_refundable already refuses
+            raise NotCaptured("Only a captured payment can be refunded.")
+        refund_id = services.payments.refund_payment_intent(
+            payment.payment_intent_id,
+            amount=amount,
+            # One key per refund: the n-th refund of this collection.
+            idempotency_key=f"refund:{payment.id}:{payment.version}",
+        )
+
+        def attempt() -> int | None:
+            _, fresh = _load(services, order_id)
+            fresh.refund(amount, reference=refund_id, reason=reason, now=services.clock())
+            return services.ledger.save_all(fresh)
+
+        return retry_on_conflict(attempt)
