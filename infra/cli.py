@@ -28,6 +28,7 @@ projections_app = typer.Typer(help="Read models (views).", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 
 console = Console()
+DEV_STRIPE_PORT = 8420  # localstripe's usual port, when free
 # Messages go out as given: one line however long (scripts grep them), no markup.
 errors = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
@@ -101,7 +102,7 @@ def dev(
         try:
             from infra.stripe_emulator import start_emulator
 
-            emulator = start_emulator()
+            emulator = start_emulator(port=DEV_STRIPE_PORT)
             os.environ["STRIPE_API_BASE"] = emulator.url
             os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_dev_local")
             errors.print(f"Stripe emulator on {emulator.url}")

@@ -9,16 +9,27 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
 
-def serve(port: int) -> None:
+def serve(port: int, parent: int | None = None) -> None:
     from aiohttp import web
     from localstripe import resources, server
 
+    if parent is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
     resources.store.dump_to_disk = lambda *args, **kwargs: None
     web.run_app(server.app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """The emulator belongs to the process that started it: it ends when that one does."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def free_port() -> int:
@@ -46,7 +57,9 @@ class RunningEmulator:
             self.process.wait(timeout=10)
 
 
-def start_emulator(timeout: float = 30.0, attempts: int = 3) -> RunningEmulator:
+def start_emulator(
+    timeout: float = 30.0, attempts: int = 3, port: int | None = None
+) -> RunningEmulator:
     """Start the emulator in its own process and wait until it accepts connections.
 
     A free port can be taken by someone else between our probe and the emulator's
@@ -54,7 +67,7 @@ def start_emulator(timeout: float = 30.0, attempts: int = 3) -> RunningEmulator:
     """
     for attempt in range(attempts):
         try:
-            return _start_once(timeout)
+            return _start_once(timeout, port if attempt == 0 else None)
         except EmulatorExited:
             if attempt == attempts - 1:
                 raise
@@ -65,10 +78,18 @@ class EmulatorExited(RuntimeError):
     pass
 
 
-def _start_once(timeout: float) -> RunningEmulator:
-    port = free_port()
+def _start_once(timeout: float, port: int | None) -> RunningEmulator:
+    port = port or free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.stripe_emulator", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "infra.stripe_emulator",
+            "--port",
+            str(port),
+            "--parent",
+            str(os.getpid()),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -89,4 +110,6 @@ def _start_once(timeout: float) -> RunningEmulator:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
-    serve(parser.parse_args().port)
+    parser.add_argument("--parent", type=int, default=None, help="exit when this process ends")
+    arguments = parser.parse_args()
+    serve(arguments.port, arguments.parent)
