@@ -45,6 +45,9 @@ DATABASE_GONE = (
 )
 
 PAGE_SIZE = 2_000
+# A rebuild reads this many notifications per transaction (its memory is bounded by
+# one batch, never by the length of the log).
+REBUILD_BATCH = 10_000
 POLL_SECONDS = 1.0
 
 SETUP = (
@@ -89,11 +92,16 @@ class ProjectionRuntime:
         projectors: Sequence[Projector] | None = None,
         *,
         page_size: int = PAGE_SIZE,
+        rebuild_batch: int | None = None,
     ) -> None:
         self.ledger = ledger
         self.pool = pool
         self.projectors = {p.name: p for p in (projectors or all_projectors())}
         self.page_size = page_size
+        # A runtime told to use small pages (tests) rebuilds in small batches too.
+        self.rebuild_batch = rebuild_batch or (
+            REBUILD_BATCH if page_size == PAGE_SIZE else page_size
+        )
         self._topics = {
             name: {get_topic(cls) for cls in p.topics} for name, p in self.projectors.items()
         }
@@ -149,27 +157,55 @@ class ProjectionRuntime:
     def _advance_in(
         self, conn: psycopg.Connection[Any], projector: Projector, generation: int
     ) -> int:
-        row = conn.execute(
-            f"SELECT position FROM {VIEWS}.tracking WHERE projection = %s AND generation = %s",
-            (projector.name, generation),
-        ).fetchone()
-        position = int(row[0]) if row else 0
-        notifications = self.ledger.recorder.select_notifications(
-            start=position + 1, limit=self.page_size
-        )
+        return self._advance_many_in(conn, [(projector, generation)], self.page_size)[0]
+
+    def _advance_many_in(
+        self,
+        conn: psycopg.Connection[Any],
+        targets: Sequence[tuple[Projector, int]],
+        limit: int,
+    ) -> tuple[int, int]:
+        """Process up to ``limit`` notifications for each (projector, generation), in the
+        caller's transaction: the log is read and each wanted event decoded once, however
+        many projectors take it. Returns (notifications consumed, position reached)."""
+        positions = []
+        for projector, generation in targets:
+            row = conn.execute(
+                f"SELECT position FROM {VIEWS}.tracking WHERE projection = %s AND generation = %s",
+                (projector.name, generation),
+            ).fetchone()
+            positions.append(int(row[0]) if row else 0)
+        start = min(positions)
+        notifications = self.ledger.recorder.select_notifications(start=start + 1, limit=limit)
         if not notifications:
-            return 0
-        topics = self._topics[projector.name]
+            return 0, start
+        last = notifications[-1].id
         to_domain_event = self.ledger.mapper.to_domain_event
-        events: list[Any] = [to_domain_event(n) for n in notifications if n.topic in topics]
-        if events:
-            projector.project(events, PostgresViewStore(conn, projector, generation))
-        conn.execute(
-            f"UPDATE {VIEWS}.tracking SET position = %s, updated_at = now() "
-            "WHERE projection = %s AND generation = %s",
-            (notifications[-1].id, projector.name, generation),
-        )
-        return len(notifications)
+        if len(targets) == 1:
+            topics = self._topics[targets[0][0].name]
+            decoded = [
+                (n.id, n.topic, to_domain_event(n)) for n in notifications if n.topic in topics
+            ]
+        else:
+            wanted = set().union(*(self._topics[p.name] for p, _ in targets))
+            decoded = [
+                (n.id, n.topic, to_domain_event(n)) for n in notifications if n.topic in wanted
+            ]
+        for (projector, generation), position in zip(targets, positions, strict=True):
+            if position >= last:
+                continue
+            topics = self._topics[projector.name]
+            events: list[Any] = [
+                event for id_, topic, event in decoded if id_ > position and topic in topics
+            ]
+            if events:
+                projector.project(events, PostgresViewStore(conn, projector, generation))
+            conn.execute(
+                f"UPDATE {VIEWS}.tracking SET position = %s, updated_at = now() "
+                "WHERE projection = %s AND generation = %s",
+                (last, projector.name, generation),
+            )
+        return len(notifications), last
 
     def catch_up(self, name: str | None = None) -> int:
         """Run until the named (or every) projection has reached the head of the log."""
@@ -220,7 +256,64 @@ class ProjectionRuntime:
 
     def rebuild(self, name: str, progress: Progress | None = None) -> int:
         """Build the projection afresh beside the live one, then switch readers atomically."""
-        projector = self.projectors[name]
+        return self.rebuild_many([name], progress)[name]
+
+    def rebuild_many(
+        self, names: Sequence[str], progress: Progress | None = None
+    ) -> dict[str, int]:
+        """Rebuild several projections in one pass over the log (each read and decoded
+        once), then switch readers to all of them atomically; returns the new generations.
+
+        Batches are large (``rebuild_batch`` notifications per transaction); each still
+        commits its rows with every projection's tracking position, under the same
+        per-projection locks as live batches.
+        """
+        names = list(dict.fromkeys(names))
+        projectors = [self.projectors[name] for name in names]
+        locks = sorted(_lock_key(name) for name in names)  # one order: no deadlocks
+        new = {projector.name: self._new_generation(projector) for projector in projectors}
+        targets = [(projector, new[projector.name]) for projector in projectors]
+        head = self.ledger.head
+        while True:
+            with self.pool.connection() as conn, conn.transaction():
+                for key in locks:
+                    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
+                consumed, position = self._advance_many_in(conn, targets, self.rebuild_batch)
+            if not consumed:
+                break
+            if progress is not None:
+                progress(position, max(head, self.ledger.head))
+        old = {}
+        with self.pool.connection() as conn, conn.transaction():
+            # Blocks the live runner's batches for these projections while we switch.
+            for key in locks:
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
+            while self._advance_many_in(conn, targets, self.rebuild_batch)[0]:
+                pass
+            for projector in projectors:
+                name = projector.name
+                old[name] = self.generation(conn, name)
+                point_views(conn, projector, new[name])
+                conn.execute(
+                    f"UPDATE {VIEWS}.registry SET generation = %s, spec = %s, "
+                    "switched_at = now() WHERE projection = %s",
+                    (new[name], spec_hash(projector), name),
+                )
+        with self.pool.connection() as conn, conn.transaction():
+            for projector in projectors:
+                drop_tables(conn, projector, old[projector.name])
+                conn.execute(
+                    f"DELETE FROM {VIEWS}.tracking WHERE projection = %s AND generation = %s",
+                    (projector.name, old[projector.name]),
+                )
+        if progress is not None:
+            first = projectors[0].name
+            progress(self._position(first, new[first]), self.ledger.head)
+        return new
+
+    def _new_generation(self, projector: Projector) -> int:
+        """Empty tables for the projection's next generation, tracked from position 0."""
+        name = projector.name
         with self.pool.connection() as conn, conn.transaction():
             conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext(%s))", (_lock_key(name) + ":rebuild",)
@@ -237,30 +330,6 @@ class ProjectionRuntime:
                 "ON CONFLICT (projection, generation) DO UPDATE SET position = 0",
                 (name, new),
             )
-        head = self.ledger.head
-        while self.advance(name, generation=new):
-            if progress is not None:
-                progress(self._position(name, new), max(head, self.ledger.head))
-        with self.pool.connection() as conn, conn.transaction():
-            # Blocks the live runner's batches for this projection while we switch.
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_lock_key(name),))
-            while self._advance_in(conn, projector, new):
-                pass
-            old = self.generation(conn, name)
-            point_views(conn, projector, new)
-            conn.execute(
-                f"UPDATE {VIEWS}.registry SET generation = %s, spec = %s, switched_at = now() "
-                "WHERE projection = %s",
-                (new, spec_hash(projector), name),
-            )
-        with self.pool.connection() as conn, conn.transaction():
-            drop_tables(conn, projector, old)
-            conn.execute(
-                f"DELETE FROM {VIEWS}.tracking WHERE projection = %s AND generation = %s",
-                (name, old),
-            )
-        if progress is not None:
-            progress(self._position(name, new), self.ledger.head)
         return new
 
     def _position(self, name: str, generation: int) -> int:

@@ -109,6 +109,23 @@ def inventory_levels(
     ]
 
 
+@router.get("/authorizations/near-expiry")
+def authorizations_near_expiry(
+    models: ReadModelsDep, within_hours: Annotated[int, Query(ge=1, le=24 * 30)] = 48
+) -> list[dict[str, Any]]:
+    """Authorizations not yet captured that lapse soon: none should lapse silently."""
+    return [
+        {
+            **{k: row[k] for k in ("payment_intent_id", "currency", "amount", "status")},
+            "order_id": str(row["order_id"]),
+            "authorized_at": row["authorized_at"].isoformat(),
+            "capture_due_at": row["due_at"].isoformat() if row["due_at"] else None,
+            "lapses_at": row["lapses_at"].isoformat(),
+        }
+        for row in models.authorizations_near_expiry(within_hours)
+    ]
+
+
 @router.get("/projections")
 def projections(models: ReadModelsDep) -> list[dict[str, Any]]:
     return models.projections()

@@ -222,3 +222,46 @@ def test_a_backorder_is_recorded_once_even_when_the_log_is_read_again(
     # A second process manager starting from the same log decides nothing again.
     ProcessManager(quick_server.container.services).catch_up()
     assert ledger.repository.get(level_id).version == level.version
+
+
+def test_a_failing_capture_is_retried_then_marked_failed_and_ops_are_alerted(
+    quick_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from commands.errors import PaymentProviderUnavailable
+
+    order_id, _, _ = place_order(quick_server)
+    services = quick_server.container.services
+    alerts: list[str] = []
+
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        raise PaymentProviderUnavailable("Stripe could not be reached: connection refused")
+
+    monkeypatch.setattr(services.payments, "capture_payment_intent", unavailable)
+    monkeypatch.setattr(services.alerts, "alert", lambda subject, text: alerts.append(subject))
+    outcomes = [
+        capture_payment(services, order_id, by="test").status
+        for _ in range(services.max_capture_attempts)
+    ]
+    assert outcomes == ["retry"] * (services.max_capture_attempts - 1) + ["failed"]
+    payment = payment_of(quick_server, order_id)
+    assert payment.capture_failed and not payment.is_captured
+    assert payment.capture_attempts == services.max_capture_attempts
+    assert "connection refused" in (payment.last_capture_error or "")
+    assert alerts == ["Capture failed"]
+
+
+def test_authorizations_that_lapse_soon_are_listed_for_the_admin(live_server: LiveServer) -> None:
+    # The one-hour grace of the main server keeps the order uncaptured meanwhile.
+    order_id, _, _ = place_order(live_server)
+    wait_until(lambda: payment_of(live_server, order_id).capture_due_at)
+    with live_server.admin() as admin:
+        soon = wait_until(
+            lambda: [
+                row
+                for row in admin.get("/admin/authorizations/near-expiry?within_hours=200").json()
+                if row["order_id"] == str(order_id)
+            ]
+        )
+        later = admin.get("/admin/authorizations/near-expiry?within_hours=1").json()
+    assert soon[0]["lapses_at"] > soon[0]["authorized_at"]
+    assert str(order_id) not in [row["order_id"] for row in later]
