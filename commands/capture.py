@@ -134,9 +134,14 @@ def _capture_failed(
         )
         return CaptureOutcome(order_id, "voided", 0, position)
 
-    final = payment.capture_attempts + 1 >= services.max_capture_attempts
-    payment.record_capture_failure(str(error), final=final, now=services.clock())
-    position = services.ledger.save_all(payment)
+    def record_failure() -> tuple[PaymentCollection, bool, int | None]:
+        _, fresh = _load(services, order_id)
+        final = fresh.capture_attempts + 1 >= services.max_capture_attempts
+        fresh.record_capture_failure(str(error), final=final, now=services.clock())
+        return fresh, final, services.ledger.save_all(fresh)
+
+    # The process manager may be saving this collection's schedule at the same moment.
+    payment, final, position = retry_on_conflict(record_failure)
     if final:
         services.alerts.alert(
             "Capture failed",

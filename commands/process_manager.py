@@ -52,16 +52,10 @@ class ProcessManager:
             return 0
         skipped: int | None = None
         for notification in notifications:
-            try:
-                if self._handle(notification):
-                    skipped = None
-                else:
-                    skipped = notification.id
-            except IntegrityError:
-                # Another process manager got there first (or the aggregate moved on):
-                # its decision, saved with the same tracking position, stands.
-                log.debug("notification %s already handled", notification.id)
+            if self._handle_once(notification):
                 skipped = None
+            else:
+                skipped = notification.id
         if skipped is not None:
             # Nothing to decide at the end of the page: only the position moves on.
             with suppress(IntegrityError):
@@ -73,6 +67,22 @@ class ProcessManager:
         while consumed := self.run_once():
             total += consumed
         return total
+
+    def _handle_once(self, notification: Notification, attempts: int = 8) -> bool:
+        """Handle a notification whose decision has not been saved yet.
+
+        A conflict means either another process manager saved this position (its
+        decision stands) or a command changed the same aggregate meanwhile (decide
+        again on the new state).
+        """
+        for _ in range(attempts):
+            try:
+                return self._handle(notification)
+            except IntegrityError:
+                if self._services.ledger.followed_up_to(FOLLOWER) >= notification.id:
+                    log.debug("notification %s handled elsewhere", notification.id)
+                    return True
+        raise RuntimeError(f"could not decide on notification {notification.id}")
 
     def _handle(self, notification: Notification) -> bool:
         """Decide on one notification; False when it needs no decision (nothing saved)."""

@@ -225,12 +225,13 @@ def test_a_backorder_is_recorded_once_even_when_the_log_is_read_again(
 
 
 def test_a_failing_capture_is_retried_then_marked_failed_and_ops_are_alerted(
-    quick_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from commands.errors import PaymentProviderUnavailable
 
-    order_id, _, _ = place_order(quick_server)
-    services = quick_server.container.services
+    # The main server's one-hour grace keeps its own worker from capturing meanwhile.
+    order_id, _, _ = place_order(live_server)
+    services = live_server.container.services
     alerts: list[str] = []
 
     def unavailable(*args: Any, **kwargs: Any) -> Any:
@@ -243,7 +244,7 @@ def test_a_failing_capture_is_retried_then_marked_failed_and_ops_are_alerted(
         for _ in range(services.max_capture_attempts)
     ]
     assert outcomes == ["retry"] * (services.max_capture_attempts - 1) + ["failed"]
-    payment = payment_of(quick_server, order_id)
+    payment = payment_of(live_server, order_id)
     assert payment.capture_failed and not payment.is_captured
     assert payment.capture_attempts == services.max_capture_attempts
     assert "connection refused" in (payment.last_capture_error or "")
