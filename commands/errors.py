@@ -67,6 +67,14 @@ class OrderNotCreated(DomainError):
     """The payment was authorized but the order could not be placed; the hold was released."""
 
 
+class IncrementUnavailable(DomainError):
+    """The authorization cannot be raised at Stripe and no fallback is configured."""
+
+
+class VersionMismatch(DomainError):
+    """The order changed since the version the client named (If-Match)."""
+
+
 class CardDeclined(DomainError):
     """The card issuer declined the payment."""
 

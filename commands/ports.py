@@ -52,6 +52,12 @@ class PaymentGateway(Protocol):
         self, payment_intent_id: str, *, amount: int, idempotency_key: str
     ) -> PaymentIntent: ...
 
+    def increment_authorization(
+        self, payment_intent_id: str, *, amount: int, idempotency_key: str
+    ) -> PaymentIntent:
+        """Raise the hold to ``amount`` in total."""
+        ...
+
     def refund_payment_intent(
         self, payment_intent_id: str, *, amount: int, idempotency_key: str
     ) -> str:

@@ -62,6 +62,13 @@ class Order(Aggregate):
         def apply(self, order: "Order") -> None:
             del order.lines[self.line_id]
 
+    class Changed(Aggregate.Event):
+        """One change during the grace period is complete (for notifications and audit)."""
+
+        previous_total: int
+        total: int
+        changed_by: str
+
     class Captured(Aggregate.Event):
         amount: int
 
@@ -217,11 +224,25 @@ class Order(Aggregate):
                 changed_by=changed_by,
             )
 
+    def record_change(self, previous_total: int, *, changed_by: str, now: datetime) -> None:
+        """Close a change: the lines moved from ``previous_total`` to the current total."""
+        self.trigger_event(
+            self.Changed,
+            timestamp=now,
+            previous_total=previous_total,
+            total=self.total,
+            changed_by=changed_by,
+        )
+
     def line(self, line_id: str) -> Line:
         try:
             return self.lines[line_id]
         except KeyError:
             raise UnknownLineItem(f"Order has no line item {line_id}.") from None
+
+    def check_editable(self, now: datetime) -> None:
+        """Raise ``OrderNotEditable`` with the reason, unless the order may still change."""
+        self._check_editable(now)
 
     def is_editable(self, now: datetime) -> bool:
         return self.status == PLACED and now < self.editable_until

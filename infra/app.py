@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from commands.api import admin_catalog, admin_orders, store_carts, stripe_webhook
+from commands.api import admin_catalog, admin_orders, order_changes, store_carts, stripe_webhook
 from commands.api.deps import require_admin
 from infra import http_errors
 from infra.container import Container, build_container
@@ -63,6 +63,8 @@ def create_app(
     app.include_router(store_carts.router)
     app.include_router(admin_catalog.router)
     app.include_router(admin_orders.router)
+    app.include_router(order_changes.admin)
+    app.include_router(order_changes.store)
     app.include_router(stripe_webhook.router)
     app.include_router(store_reads.router)
     app.include_router(admin_reads.router, dependencies=[Depends(require_admin)])

@@ -41,6 +41,8 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (domain_errors.InvalidQuantity, 400),
     (app_errors.PaymentProviderUnavailable, 503),
     (app_errors.OrderNotCreated, 409),
+    (app_errors.IncrementUnavailable, 409),
+    (app_errors.VersionMismatch, 409),
     (app_errors.PaymentRequestRejected, 409),
     (ConcurrentChange, 409),
     (domain_errors.DomainError, 409),

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -82,6 +83,52 @@ Progress = Callable[[int, int], None]  # (position reached, head)
 
 def _lock_key(name: str) -> str:
     return f"projection:{name}"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A stretch of the log: ``count`` notifications after ``start`` up to ``last``, and
+    (notification id, topic, domain event) for those whose topic was asked for."""
+
+    start: int
+    count: int
+    last: int
+    events: list[tuple[int, str, Any]]
+
+
+Reader = Callable[[int, int, frozenset[str]], Batch]
+
+
+class ReadAhead:
+    """A ``Reader`` that, while one batch is being written, reads and decodes the next.
+
+    Reading waits mostly on the database and writing does too, so the two overlap. A
+    batch read ahead is used only if it starts where the caller's tracking says (else
+    it is read again), so a read ahead can never skip or repeat a notification.
+    """
+
+    def __init__(self, read: Reader) -> None:
+        self._read = read
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead")
+        self._ahead: tuple[tuple[int, int, frozenset[str]], Future[Batch]] | None = None
+
+    def __call__(self, start: int, limit: int, topics: frozenset[str]) -> Batch:
+        request = (start, limit, topics)
+        if self._ahead is not None and self._ahead[0] == request:
+            batch = self._ahead[1].result()
+        else:
+            batch = self._read(start, limit, topics)
+        self._ahead = None
+        if batch.count:
+            following = (batch.last, limit, topics)
+            self._ahead = (following, self._executor.submit(self._read, *following))
+        return batch
+
+    def __enter__(self) -> "ReadAhead":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 class ProjectionRuntime:
@@ -164,6 +211,7 @@ class ProjectionRuntime:
         conn: psycopg.Connection[Any],
         targets: Sequence[tuple[Projector, int]],
         limit: int,
+        read: "Reader | None" = None,
     ) -> tuple[int, int]:
         """Process up to ``limit`` notifications for each (projector, generation), in the
         caller's transaction: the log is read and each wanted event decoded once, however
@@ -176,27 +224,17 @@ class ProjectionRuntime:
             ).fetchone()
             positions.append(int(row[0]) if row else 0)
         start = min(positions)
-        notifications = self.ledger.recorder.select_notifications(start=start + 1, limit=limit)
-        if not notifications:
+        wanted = frozenset().union(*(self._topics[p.name] for p, _ in targets))
+        batch = (read or self._read)(start, limit, wanted)
+        if not batch.count:
             return 0, start
-        last = notifications[-1].id
-        to_domain_event = self.ledger.mapper.to_domain_event
-        if len(targets) == 1:
-            topics = self._topics[targets[0][0].name]
-            decoded = [
-                (n.id, n.topic, to_domain_event(n)) for n in notifications if n.topic in topics
-            ]
-        else:
-            wanted = set().union(*(self._topics[p.name] for p, _ in targets))
-            decoded = [
-                (n.id, n.topic, to_domain_event(n)) for n in notifications if n.topic in wanted
-            ]
+        last = batch.last
         for (projector, generation), position in zip(targets, positions, strict=True):
             if position >= last:
                 continue
             topics = self._topics[projector.name]
             events: list[Any] = [
-                event for id_, topic, event in decoded if id_ > position and topic in topics
+                event for id_, topic, event in batch.events if id_ > position and topic in topics
             ]
             if events:
                 projector.project(events, PostgresViewStore(conn, projector, generation))
@@ -205,7 +243,16 @@ class ProjectionRuntime:
                 "WHERE projection = %s AND generation = %s",
                 (last, projector.name, generation),
             )
-        return len(notifications), last
+        return batch.count, last
+
+    def _read(self, start: int, limit: int, topics: frozenset[str]) -> "Batch":
+        """Up to ``limit`` notifications after ``start``; those with ``topics`` decoded."""
+        notifications = self.ledger.recorder.select_notifications(start=start + 1, limit=limit)
+        if not notifications:
+            return Batch(start, 0, start, [])
+        to_domain_event = self.ledger.mapper.to_domain_event
+        events = [(n.id, n.topic, to_domain_event(n)) for n in notifications if n.topic in topics]
+        return Batch(start, len(notifications), notifications[-1].id, events)
 
     def catch_up(self, name: str | None = None) -> int:
         """Run until the named (or every) projection has reached the head of the log."""
@@ -274,15 +321,18 @@ class ProjectionRuntime:
         new = {projector.name: self._new_generation(projector) for projector in projectors}
         targets = [(projector, new[projector.name]) for projector in projectors]
         head = self.ledger.head
-        while True:
-            with self.pool.connection() as conn, conn.transaction():
-                for key in locks:
-                    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
-                consumed, position = self._advance_many_in(conn, targets, self.rebuild_batch)
-            if not consumed:
-                break
-            if progress is not None:
-                progress(position, max(head, self.ledger.head))
+        with ReadAhead(self._read) as read:
+            while True:
+                with self.pool.connection() as conn, conn.transaction():
+                    for key in locks:
+                        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
+                    consumed, position = self._advance_many_in(
+                        conn, targets, self.rebuild_batch, read
+                    )
+                if not consumed:
+                    break
+                if progress is not None:
+                    progress(position, max(head, self.ledger.head))
         old = {}
         with self.pool.connection() as conn, conn.transaction():
             # Blocks the live runner's batches for these projections while we switch.

@@ -103,6 +103,16 @@ class StripeGateway:
             options={"idempotency_key": idempotency_key},
         )
 
+    def increment_authorization(
+        self, payment_intent_id: str, *, amount: int, idempotency_key: str
+    ) -> PaymentIntent:
+        return self._call(
+            self._client.v1.payment_intents.increment_authorization,
+            payment_intent_id,
+            params={"amount": amount},
+            options={"idempotency_key": idempotency_key},
+        )
+
     def refund_payment_intent(
         self, payment_intent_id: str, *, amount: int, idempotency_key: str
     ) -> str:
@@ -137,7 +147,8 @@ def _translate(error: stripe.StripeError) -> Exception:
     """Stripe's errors in the ledger's words."""
     if isinstance(error, stripe.CardError):
         return CardDeclined(error.user_message or "The card was declined.")
-    if isinstance(error, stripe.InvalidRequestError):
+    if isinstance(error, stripe.InvalidRequestError) or error.http_status in (400, 404):
+        # A request Stripe (or an emulator without the endpoint) will not serve as asked.
         return PaymentRequestRejected(error.user_message or str(error))
     if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError):
         return PaymentProviderUnavailable(f"Stripe could not be reached: {error}")

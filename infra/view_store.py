@@ -1,6 +1,7 @@
 """Postgres side of the views: physical tables per generation, and row access for projectors."""
 
 import hashlib
+import itertools
 import json
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -15,6 +16,10 @@ from projections.base import Projector, Row
 
 VIEWS = "views"  # stable names readers use (SQL views), tracking and registry
 DATA = "view_data"  # the tables behind them, one set per generation
+
+# From this many rows on, an upsert goes through COPY (rebuilds, long catch-ups).
+COPY_ROWS = 500
+_stages = itertools.count()  # names of scratch tables, unique within the process
 
 
 def physical_name(projection: str, table: str, generation: int) -> str:
@@ -33,8 +38,12 @@ def _json_default(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default, separators=(",", ":"))
+# One encoder for every value (json.dumps with options builds a new one per call).
+_dumps = json.JSONEncoder(default=_json_default, separators=(",", ":")).encode
+
+
+def _jsonb(value: Any) -> Jsonb:
+    return Jsonb(value, dumps=_dumps)
 
 
 def create_tables(conn: Connection[Any], projector: Projector, generation: int) -> None:
@@ -89,6 +98,7 @@ class PostgresViewStore:
             for t in projector.tables
         }
         self._upserts: dict[str, sql.Composed] = {}
+        self._layouts: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
 
     def fetch(self, table: str, keys: Collection[Any]) -> dict[Any, Row]:
         if not keys:
@@ -110,17 +120,68 @@ class PostgresViewStore:
     def upsert(self, table: str, rows: Sequence[Row]) -> None:
         if not rows:
             return
-        spec = self._tables[table]
-        jsonb = [col for col, kind in spec.columns.items() if kind == "jsonb"]
+        columns, jsonb = self._layout(table)
+        copying = len(rows) >= COPY_ROWS
+        to_json = _dumps if copying else _jsonb  # COPY reads JSON as text
         params = []
         for row in rows:
-            values = [row.get(col) for col in spec.columns]
-            for i, col in enumerate(spec.columns):
-                if col in jsonb and values[i] is not None:
-                    values[i] = Jsonb(values[i], dumps=_dumps)
+            values = list(map(row.get, columns))
+            for i in jsonb:
+                if values[i] is not None:
+                    values[i] = to_json(values[i])
             params.append(values)
+        if copying:
+            self._copy_upsert(table, params)
+        else:
+            with self._conn.cursor() as cur:
+                cur.executemany(self._upsert_sql(table), params)
+
+    def _layout(self, table: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """The table's columns, and the positions of its jsonb columns."""
+        if table not in self._layouts:
+            spec = self._tables[table]
+            kinds = list(spec.columns.values())
+            self._layouts[table] = (
+                tuple(spec.columns),
+                tuple(i for i, kind in enumerate(kinds) if kind == "jsonb"),
+            )
+        return self._layouts[table]
+
+    def _copy_upsert(self, table: str, params: list[list[Any]]) -> None:
+        """Many rows: COPY them into a scratch table, then one INSERT … ON CONFLICT.
+
+        Rows with the same key leave the last one, as one upsert after another would.
+        """
+        rows = list({values[0]: values for values in params}.values())
+        spec = self._tables[table]
+        cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
+        stage = sql.Identifier(f"upsert_stage_{next(_stages)}")
         with self._conn.cursor() as cur:
-            cur.executemany(self._upsert_sql(table), params)
+            cur.execute(
+                sql.SQL("CREATE TEMPORARY TABLE {} (LIKE {})").format(stage, self._names[table])
+            )
+            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
+                for values in rows:
+                    copy.write_row(values)
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) DO UPDATE SET {}"
+                ).format(
+                    self._names[table],
+                    cols,
+                    cols,
+                    stage,
+                    sql.Identifier(spec.key),
+                    self._set_excluded(table),
+                )
+            )
+            cur.execute(sql.SQL("DROP TABLE {}").format(stage))
+
+    def _set_excluded(self, table: str) -> sql.Composed:
+        return sql.SQL(", ").join(
+            sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c))
+            for c in list(self._tables[table].columns)[1:]
+        )
 
     def _upsert_sql(self, table: str) -> sql.Composed:
         if table not in self._upserts:
@@ -133,8 +194,6 @@ class PostgresViewStore:
                 sql.SQL(", ").join(map(sql.Identifier, cols)),
                 sql.SQL(", ").join(sql.Placeholder() * len(cols)),
                 sql.Identifier(spec.key),
-                sql.SQL(", ").join(
-                    sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in cols[1:]
-                ),
+                self._set_excluded(table),
             )
         return self._upserts[table]

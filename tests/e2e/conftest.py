@@ -73,14 +73,15 @@ def running_server(
     database_url: str, redis_url: str, emulator: RunningEmulator, **overrides: Any
 ) -> Iterator[LiveServer]:
     """The API with its worker in-process, on 127.0.0.1 and a free port."""
-    settings = Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        stripe_api_key="sk_test_e2e",
-        stripe_api_base=emulator.url,
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        **{"capture_grace_seconds": 3600, **overrides},
-    )
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "stripe_api_key": "sk_test_e2e",
+        "stripe_api_base": emulator.url,
+        "stripe_webhook_secret": WEBHOOK_SECRET,
+        "capture_grace_seconds": 3600,
+    }
+    settings = Settings(**{**values, **overrides})
     container = build_container(settings)
     _, admin_key = container.admin_keys.create("e2e")
     app = create_app(container_factory=lambda: container, run_worker=True)

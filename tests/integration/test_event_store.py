@@ -106,6 +106,7 @@ def aggregates_emitting_every_event_type() -> list[Aggregate]:
     captured_order.add_line(a_line("c", quantity=3), changed_by="staff:bo", now=later(minutes=2))
     captured_order.change_quantity("a", 5, changed_by="customer:ada", now=later(minutes=3))
     captured_order.change_quantity("b", 0, changed_by="customer:ada", now=later(minutes=4))
+    captured_order.record_change(0, changed_by="customer:ada", now=later(minutes=4))
     captured_order.mark_captured(captured_order.total, now=later(hours=2))
 
     canceled_order = place_order(payment_intent_id=unique("pi"), shipping=None)
