@@ -60,6 +60,14 @@ def capture_due_at(
 def capture_payment(
     services: Services, order_id: UUID, *, by: str, only_if_due: bool = False
 ) -> CaptureOutcome:
+    outcome = _capture_payment(services, order_id, by=by, only_if_due=only_if_due)
+    services.telemetry.count("capture", outcome.status)
+    return outcome
+
+
+def _capture_payment(
+    services: Services, order_id: UUID, *, by: str, only_if_due: bool = False
+) -> CaptureOutcome:
     """Capture the order's current amount at Stripe and record it, once."""
     with services.locks.hold(order_lock(order_id)):
         order, payment = _load(services, order_id)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from domain.money import CURRENCY_EXPONENTS, MAX_AMOUNT
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 RateBp = Annotated[int, Field(ge=0, le=10_000, strict=True)]
 Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT, strict=True)]
 Quantity = Annotated[int, Field(ge=0, le=10**9, strict=True)]
@@ -58,7 +58,7 @@ class ShippingOptionIn(_Strict):
 
 class VariantIn(_Strict):
     id: Id
-    sku: Annotated[str, Field(min_length=1, max_length=100)]
+    sku: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
     title: Name
     prices: dict[str, Amount]
 

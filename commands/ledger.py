@@ -4,6 +4,7 @@ Because every aggregate lives in the same store, a use case that touches an orde
 its payment collection and several inventory levels saves them in one transaction.
 """
 
+import time
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 from uuid import UUID
@@ -31,6 +32,8 @@ class Ledger(Application[UUID]):
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
+        # Told how long each append took (for metrics), when set.
+        self.on_append: Callable[[float], None] | None = None
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder also keeps tracking rows, so the process manager can save
@@ -71,7 +74,10 @@ class Ledger(Application[UUID]):
         Returns the highest notification id written (the position a reader can wait
         for), or None if nothing was pending.
         """
+        started = time.perf_counter()
         recordings: list[Recording[UUID]] = self.save(*aggregates)
+        if self.on_append is not None:
+            self.on_append(time.perf_counter() - started)
         return max((r.notification.id for r in recordings), default=None)
 
     @property

@@ -71,6 +71,17 @@ class CaptureTimers(Protocol):
     def set(self, order_id: UUID, due_at: datetime, now: datetime) -> None: ...
 
 
+class Telemetry(Protocol):
+    """Counts what the ledger does, for metrics (outcomes only: never amounts or people)."""
+
+    def count(self, what: str, outcome: str) -> None: ...
+
+
+class NoTelemetry:
+    def count(self, what: str, outcome: str) -> None:
+        return None
+
+
 class OpsAlerts(Protocol):
     """Tells the shop's operators about money that needs a human."""
 

@@ -1,6 +1,6 @@
 """What every use case may use, handed over by the composition root in ``infra``."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from commands.catalog import CatalogStore
@@ -9,9 +9,11 @@ from commands.ports import (
     CaptureTimers,
     Clock,
     Locks,
+    NoTelemetry,
     OpsAlerts,
     PaymentGateway,
     Secrets,
+    Telemetry,
     WebhookInbox,
 )
 
@@ -28,6 +30,7 @@ class Services:
     capture_grace: timedelta
     timers: CaptureTimers
     alerts: OpsAlerts
+    telemetry: Telemetry = field(default_factory=NoTelemetry)
     # Authorizations lapse (7 days at Stripe unless it says otherwise); capture this early.
     authorization_lifetime: timedelta = timedelta(days=7)
     expiry_margin: timedelta = timedelta(hours=12)

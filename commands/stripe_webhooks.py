@@ -20,9 +20,11 @@ def handle_stripe_event(services: Services, event: dict[str, Any]) -> str:
     event_id = str(event.get("id", ""))
     event_type = str(event.get("type", ""))
     if services.webhooks.seen(event_id):
+        services.telemetry.count("webhook", "duplicate")
         return "duplicate"
     outcome = _dispatch(services, event_id, event_type, event)
     services.webhooks.remember(event_id, event_type, services.clock())
+    services.telemetry.count("webhook", outcome)
     return outcome
 
 

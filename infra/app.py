@@ -2,18 +2,29 @@
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from commands.api import admin_catalog, admin_orders, order_changes, store_carts, stripe_webhook
+from commands.api import reviews as review_commands
 from commands.api.deps import require_admin
 from infra import http_errors
 from infra.container import Container, build_container
 from infra.health import router as health_router
 from infra.settings import Settings
+from infra.web.cors import CorsPerSurface
+from infra.web.idempotency import Idempotency
+from infra.web.limits import BodySizeLimit, MemoryRates, RateLimit, RedisRates
+from infra.web.observability import Metrics, PrometheusTelemetry, RequestLog
 from infra.worker import Worker
 from queries.api import admin as admin_reads
+from queries.api import history as audit_history
+from queries.api import notifications as notification_reads
+from queries.api import reviews as review_reads
 from queries.api import store as store_reads
 from queries.errors import NotFoundError
 
@@ -68,6 +79,42 @@ def create_app(
     app.include_router(stripe_webhook.router)
     app.include_router(store_reads.router)
     app.include_router(admin_reads.router, dependencies=[Depends(require_admin)])
+    app.include_router(review_commands.store)
+    app.include_router(review_commands.admin)
+    app.include_router(review_reads.store)
+    app.include_router(review_reads.admin, dependencies=[Depends(require_admin)])
+    app.include_router(notification_reads.router, dependencies=[Depends(require_admin)])
+    app.include_router(audit_history.router, dependencies=[Depends(require_admin)])
+
+    install_error_schema(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        return Response(
+            generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+        )
+
+    def surfaces() -> dict[str, list[str]]:
+        settings = app.state.container.settings
+        return {
+            "/store": settings.store_cors,
+            "/admin": settings.admin_cors,
+            "/auth": settings.auth_cors,
+        }
+
+    # Outermost last: request log → body limit → CORS → rate limit → idempotency → routes.
+    app.add_middleware(Idempotency, pool=lambda: app.state.container.pool)
+    app.add_middleware(
+        RateLimit,
+        store=lambda: app.state.rates,
+        allowances=lambda: {
+            "carts": app.state.container.settings.rate_limit_carts_per_minute,
+            "reviews": app.state.container.settings.rate_limit_reviews_per_minute,
+        },
+    )
+    app.add_middleware(CorsPerSurface, surfaces=surfaces)
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestLog, metrics=lambda: getattr(app.state, "metrics", None))
 
     @app.exception_handler(NotFoundError)
     async def not_found(_: Request, error: NotFoundError) -> JSONResponse:
@@ -77,8 +124,66 @@ def create_app(
 
 
 def attach(app: FastAPI, container: Container) -> None:
+    metrics = Metrics()
+    metrics.watch_projections(container.projections.status)
+    container.services.telemetry = PrometheusTelemetry(metrics)
+    container.ledger.on_append = metrics.appends.observe
+    app.state.metrics = metrics
+    app.state.rates = RedisRates(container.redis) if container.redis else MemoryRates()
     app.state.container = container
     app.state.services = container.services
     app.state.admin_keys = container.admin_keys
     app.state.webhook_verifier = container.webhook_verifier
     app.state.read_models = container.read_models
+
+
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error", "detail"],
+    "properties": {
+        "error": {"type": "string", "description": "The error's name, e.g. CardDeclined."},
+        "detail": {"type": "string", "description": "A human sentence."},
+    },
+}
+ERROR_STATUSES = {
+    "400": "Bad request",
+    "401": "No or invalid admin key",
+    "402": "Card declined",
+    "404": "Unknown",
+    "409": "State conflict",
+    "413": "Body too large",
+    "422": "Invalid body",
+    "429": "Too many requests",
+    "503": "A backing store is unavailable",
+}
+
+
+def install_error_schema(app: FastAPI) -> None:
+    """Publish the one error shape for every operation (FastAPI's own 422 shape is not ours)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Error"] = ERROR_SCHEMA
+            components.pop("HTTPValidationError", None)
+            components.pop("ValidationError", None)
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    responses = operation.setdefault("responses", {})
+                    for status, description in ERROR_STATUSES.items():
+                        responses[status] = {
+                            "description": description,
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Error"}
+                                }
+                            },
+                        }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,7 +1,6 @@
 """The ``orderledger`` command line."""
 
 import json
-import logging
 import os
 import sys
 import time
@@ -13,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from infra.cli_audit import audit_app
 from infra.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(catalog_app, name="catalog")
 projections_app = typer.Typer(help="Read models (views).", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 DEV_STRIPE_PORT = 8420  # localstripe's usual port, when free
@@ -60,10 +61,17 @@ def _serve(host: str, port: int, *, run_worker: bool) -> None:
     import uvicorn
 
     from infra.app import create_app
+    from infra.web.observability import configure_logging
 
     settings = _settings()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings, run_worker=run_worker), host=host, port=port, log_level="info")
+    configure_logging()
+    uvicorn.run(
+        create_app(settings, run_worker=run_worker),
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,  # one JSON line per request comes from our own middleware
+    )
 
 
 @app.command()
@@ -71,9 +79,10 @@ def worker() -> None:
     """Run the projectors (and the rest of the background work) until SIGTERM or Ctrl-C."""
     import signal
 
+    from infra.web.observability import configure_logging
     from infra.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
     container = _container(_settings())
     running = Worker(container)
     signal.signal(signal.SIGTERM, lambda *_: running.stop())

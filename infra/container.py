@@ -8,6 +8,7 @@ from pathlib import Path
 import redis
 
 from commands.ledger import Ledger
+from commands.notify.ports import Mailer
 from commands.ports import Locks
 from commands.services import Services
 from infra.admin_keys import AdminKeys
@@ -20,6 +21,7 @@ from infra.ops_store import PostgresSecrets, PostgresWebhookInbox
 from infra.pg import Pool, open_pool
 from infra.projection_runtime import ProjectionRuntime
 from infra.read_models import PostgresReadModels
+from infra.resend_mailer import build_mailer
 from infra.schema import create_tables
 from infra.settings import Settings
 from infra.stripe_gateway import StripeGateway, StripeWebhookVerifier
@@ -44,6 +46,7 @@ class Container:
     redis: "redis.Redis | None"
     projections: ProjectionRuntime
     read_models: PostgresReadModels
+    mailer: Mailer
     embedded: "EmbeddedDatabase | None" = None
 
     def close(self) -> None:
@@ -102,5 +105,6 @@ def build_container(settings: Settings) -> Container:
         redis=redis_client,
         projections=projections,
         read_models=PostgresReadModels(pool, projections),
+        mailer=build_mailer(settings),
         embedded=embedded,
     )

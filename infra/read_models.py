@@ -126,3 +126,45 @@ class PostgresReadModels:
 
     def projections(self) -> list[Row]:
         return [asdict(status) for status in self._runtime.status()]
+
+    def reviews(
+        self, *, product_id: str | None, status: str | None, limit: int, offset: int
+    ) -> tuple[list[Row], int]:
+        where, params = _where(product_id=product_id, status=status)
+        rows = self._all(
+            f"SELECT * FROM {VIEWS}.reviews {where} "
+            "ORDER BY submitted_at DESC, review_id LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        count = self._all(f"SELECT count(*) AS n FROM {VIEWS}.reviews {where}", params)
+        return rows, int(count[0]["n"])
+
+    def rating_distribution(self, product_id: str) -> dict[int, int]:
+        rows = self._all(
+            f"SELECT rating, count(*) AS n FROM {VIEWS}.reviews "
+            "WHERE product_id = %s AND status = 'approved' GROUP BY rating",
+            (product_id,),
+        )
+        return {int(row["rating"]): int(row["n"]) for row in rows}
+
+    def notifications(
+        self, *, status: str | None, order_id: UUID | None, limit: int, offset: int
+    ) -> tuple[list[Row], int]:
+        where, params = _where(status=status, order_id=order_id)
+        rows = self._all(
+            "SELECT id, notification_id, kind, recipient, subject, order_id, status, attempts, "
+            "last_error, message_id, idempotency_key, next_attempt_at, created_at, updated_at, "
+            f"sent_at FROM {SCHEMA}.notifications {where} "
+            "ORDER BY notification_id DESC, id LIMIT %s OFFSET %s",
+            [*params, limit, offset],
+        )
+        count = self._all(f"SELECT count(*) AS n FROM {SCHEMA}.notifications {where}", params)
+        return rows, int(count[0]["n"])
+
+
+def _where(**equal: Any) -> tuple[str, list[Any]]:
+    """``WHERE a = %s AND …`` over the arguments that are not None (names are ours)."""
+    given = {column: value for column, value in equal.items() if value is not None}
+    if not given:
+        return "", []
+    return "WHERE " + " AND ".join(f"{column} = %s" for column in given), list(given.values())

@@ -47,9 +47,50 @@ STATEMENTS: tuple[str, ...] = (
         event_id text PRIMARY KEY,
         event_type text NOT NULL,
         received_at timestamptz NOT NULL)""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.idempotency_keys (
+        scope text NOT NULL,
+        key text NOT NULL,
+        fingerprint text NOT NULL,
+        status text NOT NULL,
+        response_status integer,
+        response_headers jsonb,
+        response_body bytea,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (scope, key))""",
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.heartbeats (
+        name text PRIMARY KEY,
+        beat_at timestamptz NOT NULL)""",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.secrets (
         name text PRIMARY KEY,
         value bytea NOT NULL)""",
+    # The e-mail delivery log: one row per (event, kind of e-mail), decided once.
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.notifications (
+        id text PRIMARY KEY,
+        notification_id bigint NOT NULL,
+        kind text NOT NULL,
+        recipient text NOT NULL,
+        subject text NOT NULL,
+        text_body text NOT NULL,
+        html_body text NOT NULL,
+        idempotency_key text NOT NULL,
+        order_id uuid,
+        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts integer NOT NULL DEFAULT 0,
+        last_error text,
+        message_id text,
+        next_attempt_at timestamptz NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        sent_at timestamptz)""",
+    f"""CREATE INDEX IF NOT EXISTS notifications_due ON {SCHEMA}.notifications
+        (next_attempt_at) WHERE status = 'pending'""",
+    f"""CREATE INDEX IF NOT EXISTS notifications_by_status ON {SCHEMA}.notifications
+        (status, created_at DESC)""",
+    # How far each notifier has decided (kept apart from the event store's tracking so
+    # that it commits in the same transaction as the e-mails it decided).
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.notifier_positions (
+        follower text PRIMARY KEY,
+        position bigint NOT NULL)""",
 )
 
 

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None
     stripe_request_incremental_authorization: bool = False
     capture_grace_seconds: int = Field(default=3600, gt=0)
+    # Per client and minute, on the public write endpoints (429 beyond).
+    rate_limit_carts_per_minute: int = Field(default=60, gt=0)
+    rate_limit_reviews_per_minute: int = Field(default=10, gt=0)
     # How often the sweeper looks for due captures that no timer delivered.
     capture_sweep_seconds: float = Field(default=5.0, gt=0, le=3600)
 

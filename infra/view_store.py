@@ -46,7 +46,12 @@ def _jsonb(value: Any) -> Jsonb:
     return Jsonb(value, dumps=_dumps)
 
 
-def create_tables(conn: Connection[Any], projector: Projector, generation: int) -> None:
+def create_tables(
+    conn: Connection[Any], projector: Projector, generation: int, *, indexes: bool = True
+) -> None:
+    """The generation's tables, with their indexes unless ``indexes`` is False (a rebuild
+    loads them first and then calls ``create_indexes``: one sort instead of an index
+    insertion per row)."""
     for table in projector.tables:
         name = sql.Identifier(DATA, physical_name(projector.name, table.name, generation))
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(name))
@@ -61,6 +66,14 @@ def create_tables(conn: Connection[Any], projector: Projector, generation: int) 
                 name, columns, sql.Identifier(table.key)
             )
         )
+    if indexes:
+        create_indexes(conn, projector, generation)
+
+
+def create_indexes(conn: Connection[Any], projector: Projector, generation: int) -> None:
+    """The secondary indexes of the generation's tables (the primary keys come with them)."""
+    for table in projector.tables:
+        name = sql.Identifier(DATA, physical_name(projector.name, table.name, generation))
         for index in table.indexes:
             unique = "UNIQUE " if index.startswith("UNIQUE ") else ""
             conn.execute(
@@ -99,18 +112,24 @@ class PostgresViewStore:
         }
         self._upserts: dict[str, sql.Composed] = {}
         self._layouts: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+        # Keys known (from fetches and writes in this transaction) to be in a table, or not.
+        self._present: dict[str, set[Any]] = {t.name: set() for t in projector.tables}
+        self._absent: dict[str, set[Any]] = {t.name: set() for t in projector.tables}
 
     def fetch(self, table: str, keys: Collection[Any]) -> dict[Any, Row]:
         if not keys:
             return {}
         key = self._tables[table].key
         rows = self.rows_where(table, key, keys)
-        return {row[key]: row for row in rows}
+        found = {row[key]: row for row in rows}
+        self._present[table].update(found)
+        self._absent[table].update(k for k in keys if k not in found)
+        return found
 
     def rows_where(self, table: str, column: str, values: Collection[Any]) -> list[Row]:
         if not values:
             return []
-        query = sql.SQL("SELECT * FROM {} WHERE {} = ANY(%s)").format(
+        query = sql.SQL("SELECT * FROM {} WHERE {} = ANY(%b)").format(
             self._names[table], sql.Identifier(column)
         )
         with self._conn.cursor(row_factory=dict_row) as cur:
@@ -122,7 +141,7 @@ class PostgresViewStore:
             return
         columns, jsonb = self._layout(table)
         copying = len(rows) >= COPY_ROWS
-        to_json = _dumps if copying else _jsonb  # COPY reads JSON as text
+        to_json = _dumps if copying else _jsonb  # COPY (and the few left) read JSON as text
         params = []
         for row in rows:
             values = list(map(row.get, columns))
@@ -135,6 +154,9 @@ class PostgresViewStore:
         else:
             with self._conn.cursor() as cur:
                 cur.executemany(self._upsert_sql(table), params)
+        written = {values[0] for values in params}
+        self._present[table].update(written)
+        self._absent[table].difference_update(written)
 
     def _layout(self, table: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
         """The table's columns, and the positions of its jsonb columns."""
@@ -148,32 +170,46 @@ class PostgresViewStore:
         return self._layouts[table]
 
     def _copy_upsert(self, table: str, params: list[list[Any]]) -> None:
-        """Many rows: COPY them into a scratch table, then one INSERT … ON CONFLICT.
+        """Many rows: those with new keys are COPYed straight into the table; those whose
+        key exists go through a scratch table and one INSERT … ON CONFLICT (a few: through
+        the plain upsert). Keys this transaction fetched or wrote are known already; the
+        others are looked up.
 
-        Rows with the same key leave the last one, as one upsert after another would.
+        Every writer of a view table holds its projection's lock for the transaction, so
+        no key appears or goes between the look-up and the COPY. Rows with the same key
+        leave the last one, as one upsert after another would.
         """
-        rows = list({values[0]: values for values in params}.values())
+        latest = {values[0]: values for values in params}
         spec = self._tables[table]
+        target = self._names[table]
+        key = sql.Identifier(spec.key)
         cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
-        stage = sql.Identifier(f"upsert_stage_{next(_stages)}")
+        present, absent = self._present[table], self._absent[table]
+        existing = [latest.pop(k) for k in [k for k in latest if k in present]]
         with self._conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("CREATE TEMPORARY TABLE {} (LIKE {})").format(stage, self._names[table])
-            )
+            if unknown := [k for k in latest if k not in absent]:
+                cur.execute(
+                    sql.SQL("SELECT {} FROM {} WHERE {} = ANY(%b)").format(key, target, key),
+                    (unknown,),
+                )
+                existing += [latest.pop(found) for (found,) in cur.fetchall()]
+            if latest:
+                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(target, cols)) as copy:
+                    for values in latest.values():
+                        copy.write_row(values)
+            if len(existing) < COPY_ROWS:
+                if existing:
+                    cur.executemany(self._upsert_sql(table), existing)
+                return
+            stage = sql.Identifier(f"upsert_stage_{next(_stages)}")
+            cur.execute(sql.SQL("CREATE TEMPORARY TABLE {} (LIKE {})").format(stage, target))
             with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
-                for values in rows:
+                for values in existing:
                     copy.write_row(values)
             cur.execute(
                 sql.SQL(
                     "INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) DO UPDATE SET {}"
-                ).format(
-                    self._names[table],
-                    cols,
-                    cols,
-                    stage,
-                    sql.Identifier(spec.key),
-                    self._set_excluded(table),
-                )
+                ).format(target, cols, cols, stage, key, self._set_excluded(table))
             )
             cur.execute(sql.SQL("DROP TABLE {}").format(stage))
 

@@ -8,18 +8,23 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
 from commands.capture import capture_payment
 from commands.process_manager import ProcessManager
 from infra.container import Container
+from infra.schema import SCHEMA
 from infra.sweeper import run_sweeper
 from infra.timers import listen_for_due_captures
 
 log = logging.getLogger(__name__)
 
 BACKORDER_STREAM = "inventory.backordered"
+# Captures wait mostly on Stripe and PostgreSQL: a few run at once, so a burst of
+# orders falling due together is not captured one after the other.
+CAPTURE_THREADS = 4
 
 
 class Worker:
@@ -30,6 +35,7 @@ class Worker:
         poll_seconds: float = 1.0,
         sweep_seconds: float | None = None,
         process_poll_seconds: float = 0.2,
+        capture_threads: int = CAPTURE_THREADS,
     ) -> None:
         self._container = container
         self._stop = threading.Event()
@@ -37,6 +43,9 @@ class Worker:
         self._sweep_seconds = sweep_seconds or container.settings.capture_sweep_seconds
         self._process_poll_seconds = process_poll_seconds
         self._threads: list[threading.Thread] = []
+        self._captures = ThreadPoolExecutor(capture_threads, thread_name_prefix="capture")
+        self._in_flight: set[UUID] = set()
+        self._in_flight_lock = threading.Lock()
         self.process_manager = ProcessManager(
             container.services, on_backorder=self._publish_backorder
         )
@@ -47,11 +56,12 @@ class Worker:
             "projections", container.projections.run, self._stop, poll_seconds=self._poll_seconds
         )
         self._spawn("process-manager", self._follow)
+        self._spawn("heartbeat", self._beat)
         self._spawn(
             "capture-sweeper",
             run_sweeper,
             container.pool,
-            self.capture_due,
+            self._submit_capture,
             self._stop,
             self._sweep_seconds,
         )
@@ -60,14 +70,52 @@ class Worker:
                 "capture-listener",
                 listen_for_due_captures,
                 container.redis,
-                self.capture_due,
+                self._submit_capture,
                 self._stop,
             )
+        self._start_notifications()
+
+    def _start_notifications(self) -> None:
+        """The notifier decides e-mails from the log; the sender delivers them."""
+        from commands.notify.notifier import Notifier
+        from commands.notify.sender import Sender
+        from infra.notification_store import PostgresDeliveryLog
+
+        container = self._container
+        deliveries = PostgresDeliveryLog(container.pool)
+        clock = container.services.clock
+        notifier = Notifier(
+            container.ledger, deliveries, clock, ops_email=container.settings.ops_email
+        )
+
+        def follow() -> None:
+            while not self._stop.is_set():
+                try:
+                    notifier.catch_up()
+                except Exception:
+                    log.exception("notifier failed; retrying")
+                self._stop.wait(self._process_poll_seconds)
+
+        self._spawn("notifier", follow)
+        self._spawn("mail-sender", Sender(deliveries, container.mailer, clock).run, self._stop)
 
     def _spawn(self, name: str, target: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         thread = threading.Thread(target=target, args=args, kwargs=kwargs, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def _beat(self, every: float = 5.0) -> None:
+        """Tell /health/ready that a worker is alive."""
+        while not self._stop.is_set():
+            try:
+                with self._container.pool.connection() as conn:
+                    conn.execute(
+                        f"INSERT INTO {SCHEMA}.heartbeats VALUES ('worker', now()) "
+                        "ON CONFLICT (name) DO UPDATE SET beat_at = now()"
+                    )
+            except Exception as error:
+                log.warning("heartbeat failed: %s", error)
+            self._stop.wait(every)
 
     def _follow(self) -> None:
         while not self._stop.is_set():
@@ -76,6 +124,27 @@ class Worker:
             except Exception:
                 log.exception("process manager failed; retrying")
             self._stop.wait(self._process_poll_seconds)
+
+    def _submit_capture(self, order_id: UUID) -> None:
+        """Hand a due capture to the pool; an order already queued or running is skipped."""
+        with self._in_flight_lock:
+            if order_id in self._in_flight:
+                return
+            self._in_flight.add(order_id)
+        try:
+            self._captures.submit(self._capture_in_pool, order_id)
+        except RuntimeError:  # shutting down: the next sweep after a restart captures it
+            with self._in_flight_lock:
+                self._in_flight.discard(order_id)
+
+    def _capture_in_pool(self, order_id: UUID) -> None:
+        try:
+            self.capture_due(order_id)
+        except Exception:
+            log.exception("capture of %s failed; the sweeper will retry", order_id)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight.discard(order_id)
 
     def capture_due(self, order_id: UUID) -> object:
         services = self._container.services
@@ -105,6 +174,7 @@ class Worker:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)
+        self._captures.shutdown(wait=True, cancel_futures=True)
 
     def wait(self) -> None:
         """Block until stopped (by ``stop`` from a signal handler)."""

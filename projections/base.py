@@ -83,14 +83,28 @@ class RowProjector(Projector):
 
     def project(self, events: Sequence[Event], store: ViewStore) -> None:
         self.prepare(events, store)
-        keyed = [(key, event) for event in events if (key := self.key_of(event)) is not None]
-        if not keyed:
+        # Each row's events in log order (a row's fold sees only its own events).
+        by_key: dict[Any, list[Event]] = {}
+        key_of = self.key_of
+        for event in events:
+            key = key_of(event)
+            if key is not None:
+                if (same := by_key.get(key)) is None:
+                    by_key[key] = [event]
+                else:
+                    same.append(event)
+        if not by_key:
             return
-        rows: dict[Any, Row | None] = dict(store.fetch(self.table.name, {k for k, _ in keyed}))
-        changed: dict[Any, Row] = {}
-        for key, event in keyed:
-            row = self.apply(event, rows.get(key))
-            rows[key] = row
-            if row is not None:
-                changed[key] = row
-        store.upsert(self.table.name, list(changed.values()))
+        rows = store.fetch(self.table.name, by_key.keys())
+        apply = self.apply
+        changed: list[Row] = []
+        for key, row_events in by_key.items():
+            row = rows.get(key)
+            last = None  # the latest row that was not absent: the one written
+            for event in row_events:
+                row = apply(event, row)
+                if row is not None:
+                    last = row
+            if last is not None:
+                changed.append(last)
+        store.upsert(self.table.name, changed)

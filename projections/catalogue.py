@@ -5,6 +5,7 @@ from projections.capture_schedule import CaptureScheduleProjector
 from projections.inventory_availability import InventoryAvailabilityProjector
 from projections.order_transactions import OrderTransactionsProjector
 from projections.orders import AdminOrdersProjector, StorefrontOrdersProjector
+from projections.reviews import ReviewsProjector
 
 
 def all_projectors() -> list[Projector]:
@@ -15,4 +16,5 @@ def all_projectors() -> list[Projector]:
         OrderTransactionsProjector(),
         InventoryAvailabilityProjector(),
         CaptureScheduleProjector(),
+        ReviewsProjector(),
     ]

@@ -1,5 +1,6 @@
 """Folding order and payment events into one order row (shared by the order views)."""
 
+from functools import cache
 from typing import Any
 
 from domain.lines import Line, Shipping, totals_of
@@ -26,6 +27,17 @@ PAYMENT_EVENTS: tuple[type, ...] = (
     PaymentCollection.Refunded,
     PaymentCollection.Voided,
 )
+
+
+# isinstance against these tuples, once per event class rather than once per event.
+@cache
+def is_order_event(cls: type) -> bool:
+    return issubclass(cls, ORDER_EVENTS)
+
+
+@cache
+def is_payment_event(cls: type) -> bool:
+    return issubclass(cls, PAYMENT_EVENTS)
 
 
 def _with_totals(row: Row) -> Row:

@@ -1,10 +1,18 @@
 """Order views: the storefront's PII-free summary and the admin's full detail."""
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from projections.base import Event, Row, RowProjector, Table, ViewStore
-from projections.order_fold import ORDER_EVENTS, PAYMENT_EVENTS, fold_order, fold_payment
+from projections.order_fold import (
+    ORDER_EVENTS,
+    PAYMENT_EVENTS,
+    fold_order,
+    fold_payment,
+    is_order_event,
+    is_payment_event,
+)
 from projections.payment_lookup import PAYMENT_ORDERS, PaymentLookup
 
 _COMMON = {
@@ -50,20 +58,26 @@ class _OrderView(RowProjector):
         self._payments.resolve(events, store)
 
     def key_of(self, event: Event) -> Any | None:
-        if isinstance(event, ORDER_EVENTS):
+        if is_order_event(type(event)):
             return event.originator_id
-        if isinstance(event, PAYMENT_EVENTS):
+        if is_payment_event(type(event)):
             return self._payments.order_id(event.originator_id)
         return None
 
     def apply(self, event: Event, row: Row | None) -> Row | None:
-        if isinstance(event, ORDER_EVENTS):
+        if is_order_event(type(event)):
             folded = fold_order(event, row)
         else:
             folded = fold_payment(event, row)
         if folded is None:
             return None
+        if folded.keys() == self._columns:  # already exactly this view's row
+            return folded
         return {column: folded.get(column) for column in self.table.columns}
+
+    @cached_property
+    def _columns(self) -> frozenset[str]:
+        return frozenset(self.table.columns)
 
 
 class StorefrontOrdersProjector(_OrderView):

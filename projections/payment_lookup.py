@@ -11,7 +11,7 @@ from uuid import UUID
 
 from domain.payment_collection import PaymentCollection
 from projections.base import Event, Table, ViewStore
-from projections.order_fold import PAYMENT_EVENTS
+from projections.order_fold import is_payment_event
 
 PAYMENT_ORDERS = Table(
     "payment_orders",
@@ -37,7 +37,7 @@ class PaymentLookup:
         wanted = {
             e.originator_id
             for e in events
-            if isinstance(e, PAYMENT_EVENTS) and e.originator_id not in known
+            if is_payment_event(type(e)) and e.originator_id not in known
         }
         self._orders = dict(store.fetch(PAYMENT_ORDERS.name, wanted)) if wanted else {}
         for row in new_rows:

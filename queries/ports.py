@@ -39,3 +39,19 @@ class ReadModels(Protocol):
     def authorizations_near_expiry(self, within_hours: int) -> list[Row]:
         """Uncaptured authorizations that lapse within the given hours (7 days if Stripe is silent)."""
         ...
+
+    def reviews(
+        self, *, product_id: str | None, status: str | None, limit: int, offset: int
+    ) -> tuple[list[Row], int]:
+        """Reviews (newest first) and how many match, by product and/or moderation status."""
+        ...
+
+    def rating_distribution(self, product_id: str) -> dict[int, int]:
+        """Approved reviews of the product by rating (only ratings that occur)."""
+        ...
+
+    def notifications(
+        self, *, status: str | None, order_id: UUID | None, limit: int, offset: int
+    ) -> tuple[list[Row], int]:
+        """The e-mail delivery log (newest first) and how many rows match."""
+        ...

@@ -16,13 +16,17 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Printable text: no control characters (PostgreSQL's jsonb refuses NUL, and none belong here).
+Text = r"^[^\x00-\x1f\x7f]*$"
+
+
 class Address(Body):
-    name: Annotated[str, Field(max_length=200)] = ""
-    line1: Annotated[str, Field(max_length=200)] = ""
-    line2: Annotated[str, Field(max_length=200)] = ""
-    city: Annotated[str, Field(max_length=100)] = ""
-    postal_code: Annotated[str, Field(max_length=20)] = ""
-    country: Annotated[str, Field(max_length=2)] = ""
+    name: Annotated[str, Field(max_length=200, pattern=Text)] = ""
+    line1: Annotated[str, Field(max_length=200, pattern=Text)] = ""
+    line2: Annotated[str, Field(max_length=200, pattern=Text)] = ""
+    city: Annotated[str, Field(max_length=100, pattern=Text)] = ""
+    postal_code: Annotated[str, Field(max_length=20, pattern=Text)] = ""
+    country: Annotated[str, Field(max_length=2, pattern=Text)] = ""
 
 
 class NoFields(Body):

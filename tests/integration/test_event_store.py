@@ -20,6 +20,7 @@ from domain.inventory_level import InventoryLevel
 from domain.money import Money
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
+from domain.review import Review
 from infra.database import event_store_env
 from tests.unit.domain.builders import (
     NOW,
@@ -33,7 +34,7 @@ from tests.unit.domain.builders import (
 
 pytestmark = [pytest.mark.embedded_ok, pytest.mark.integration]
 
-AGGREGATES: list[type[Aggregate]] = [Order, PaymentCollection, InventoryLevel, Cart]
+AGGREGATES: list[type[Aggregate]] = [Order, PaymentCollection, InventoryLevel, Cart, Review]
 
 
 def declared_event_types(aggregate: type[Aggregate]) -> set[type[Aggregate.Event]]:
@@ -144,7 +145,39 @@ def aggregates_emitting_every_event_type() -> list[Aggregate]:
     level.adjust(10, reason="delivery", adjusted_by="staff:bo", now=later(minutes=3))
     level.set_backorder_policy(False, now=later(minutes=4))
 
-    return [cart, captured_order, canceled_order, payment, voided, level]
+    verified_review = Review.submit(
+        product_id="tee",
+        rating=5,
+        title="Soft <b>and</b> warm",
+        body="Line one\nline two",
+        author_name="Ada",
+        order_id=captured_order.id,
+        fresh_id=uuid4(),
+        now=later(days=3),
+    )
+    verified_review.approve(moderated_by="admin-key:k1", now=later(days=4))
+    anonymous_review = Review.submit(
+        product_id="tee",
+        rating=1,
+        title="",
+        body="",
+        author_name="Bo",
+        order_id=None,
+        fresh_id=uuid4(),
+        now=later(days=3),
+    )
+    anonymous_review.reject(reason="spam", moderated_by="admin-key:k1", now=later(days=4))
+
+    return [
+        cart,
+        captured_order,
+        canceled_order,
+        payment,
+        voided,
+        level,
+        verified_review,
+        anonymous_review,
+    ]
 
 
 def test_the_aggregates_declare_the_event_types_we_expect_to_find() -> None:
@@ -155,6 +188,7 @@ def test_the_aggregates_declare_the_event_types_we_expect_to_find() -> None:
         "Order.LineItemAdded",
         "Order.LineItemQuantityChanged",
         "Order.LineItemRemoved",
+        "Order.Changed",
         "Order.Captured",
         "Order.Canceled",
     }

@@ -1,0 +1,1 @@
+"""HTTP edge concerns as ASGI middleware: logs, metrics, CORS, limits, idempotency."""

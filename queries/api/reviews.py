@@ -1,0 +1,94 @@
+"""Review reads: the storefront's approved reviews with their rating summary, and the
+admin's moderation queue.
+
+Text is returned exactly as written: clients must escape it when rendering HTML.
+"""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+
+from queries.api.deps import MinPosition, ReadModelsDep, caught_up
+from queries.errors import NotFoundError
+
+store = APIRouter(prefix="/store/products", tags=["store: reviews"])
+admin = APIRouter(prefix="/admin/reviews", tags=["admin: reviews"])
+
+ProductId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+Status = Literal["pending", "approved", "rejected"]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["review_id"]),
+        "product_id": row["product_id"],
+        "rating": row["rating"],
+        "title": row["title"],
+        "body": row["body"],
+        "author_name": row["author_name"],
+        "verified": row["verified"],
+        "created_at": row["submitted_at"].isoformat(),
+    }
+
+
+def _for_admin(row: dict[str, Any]) -> dict[str, Any]:
+    moderated = row["moderated_at"]
+    return {
+        **_public(row),
+        "status": row["status"],
+        "order_id": str(row["order_id"]) if row["order_id"] else None,
+        "reason": row["reason"],
+        "moderated_at": moderated.isoformat() if moderated else None,
+    }
+
+
+def average(distribution: dict[int, int]) -> float | None:
+    """The mean rating rounded half up to 2 decimals, in integers until the very end."""
+    count = sum(distribution.values())
+    if count == 0:
+        return None
+    total = sum(rating * n for rating, n in distribution.items())
+    hundredths = (200 * total + count) // (2 * count)
+    return hundredths / 100
+
+
+@store.get("/{product_id}/reviews")
+def product_reviews(
+    product_id: ProductId,
+    models: ReadModelsDep,
+    response: Response,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Approved reviews, newest first, with ``count``, ``average_rating`` and ``distribution``."""
+    caught_up(models, response, min_position, "reviews")
+    if models.product(product_id) is None:
+        raise NotFoundError(f"There is no product {product_id!r}.")
+    rows, _ = models.reviews(product_id=product_id, status="approved", limit=limit, offset=offset)
+    distribution = models.rating_distribution(product_id)
+    return {
+        "data": [_public(row) for row in rows],
+        "count": sum(distribution.values()),
+        "average_rating": average(distribution),
+        "distribution": {str(rating): distribution.get(rating, 0) for rating in range(1, 6)},
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@admin.get("")
+def reviews_for_moderation(
+    models: ReadModelsDep,
+    response: Response,
+    status: Status | None = None,
+    product_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    caught_up(models, response, min_position, "reviews")
+    rows, count = models.reviews(product_id=product_id, status=status, limit=limit, offset=offset)
+    return {"data": [_for_admin(r) for r in rows], "count": count, "limit": limit, "offset": offset}

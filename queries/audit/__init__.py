@@ -1,0 +1,1 @@
+"""Audit of the financial history: replay, verify and export, folded from the events."""
