@@ -92,8 +92,7 @@ class ProcessManager:
             self._schedule_capture(notification)
             return True
         if topic == _RESERVED:
-            self._check_backorder(notification)
-            return True
+            return self._check_backorder(notification)
         if topic == _BACKORDERED and self._on_backorder is not None:
             event = ledger.mapper.to_domain_event(notification)
             self._on_backorder(
@@ -122,19 +121,22 @@ class ProcessManager:
         services.ledger.save_tracked(payment, follower=FOLLOWER, position=notification.id)
         services.timers.set(payment.order_id, due_at, services.clock())
 
-    def _check_backorder(self, notification: Notification) -> None:
+    def _check_backorder(self, notification: Notification) -> bool:
+        """Record the shortfall a reservation caused; False when there was none (no save)."""
         services = self._services
         ledger = services.ledger
         event = ledger.mapper.to_domain_event(notification)
         level_id: UUID = event.originator_id
         version: int = event.originator_version
-        before: InventoryLevel = ledger.repository.get(level_id, version=version - 1)
+        # The level as the reservation left it; before it, `quantity` more were available.
         after: InventoryLevel = ledger.repository.get(level_id, version=version)
-        shortfall = max(-after.available, 0) - max(-before.available, 0)
+        if not after.allow_backorder or after.available >= 0:
+            return False
+        available_before = after.available + int(getattr(event, "quantity", 0))
+        shortfall = max(-after.available, 0) - max(-available_before, 0)
         level = ledger.get_or_none(level_id, InventoryLevel)
         if level is None or shortfall <= 0:
-            ledger.save_tracked(follower=FOLLOWER, position=notification.id)
-            return
+            return False
         level.record_backorder(
             shortfall=shortfall,
             order_id=str(getattr(event, "order_id", "")),
@@ -142,3 +144,4 @@ class ProcessManager:
             now=services.clock(),
         )
         ledger.save_tracked(level, follower=FOLLOWER, position=notification.id)
+        return True
