@@ -90,14 +90,33 @@ def _capture_payment(
             )
         payment.check_capturable(amount)
         try:
-            intent = services.payments.capture_payment_intent(
-                payment.payment_intent_id,
-                amount=amount,
-                idempotency_key=f"capture:{payment.id}",
-            )
+            for intent_id, part in payment.capture_plan(amount):
+                _capture_part(services, payment, intent_id, part)
         except (CardDeclined, PaymentRequestRejected, PaymentProviderUnavailable) as error:
             return _capture_failed(services, order_id, error, by=by)
-        return _record_capture(services, order_id, intent.id, amount)
+        return _record_capture(services, order_id, payment.payment_intent_id, amount)
+
+
+def _capture_part(
+    services: Services, payment: PaymentCollection, intent_id: str, part: int
+) -> None:
+    """Capture one PaymentIntent's share; a supplementary hold with no share is released."""
+    if part == 0:
+        services.payments.cancel_payment_intent(intent_id, idempotency_key=f"cancel:{intent_id}")
+        return
+    main = intent_id == payment.payment_intent_id
+    try:
+        services.payments.capture_payment_intent(
+            intent_id,
+            amount=part,
+            idempotency_key=f"capture:{payment.id}"
+            if main
+            else f"capture:{payment.id}:{intent_id}",
+        )
+    except PaymentRequestRejected:
+        # Captured by an attempt that crashed before recording it? Then this share is done.
+        if services.payments.retrieve_payment_intent(intent_id).status != "succeeded":
+            raise
 
 
 def _record_capture(
@@ -124,9 +143,14 @@ def _capture_failed(
     # Stripe may already have captured (a crash after its answer), or the hold may be gone.
     try:
         intent = services.payments.retrieve_payment_intent(payment.payment_intent_id)
+        shares = [
+            services.payments.retrieve_payment_intent(intent_id).status
+            for intent_id, part in payment.capture_plan(payment.amount)
+            if part > 0
+        ]
     except PaymentProviderUnavailable:
-        intent = None
-    if intent is not None and intent.status == "succeeded":
+        intent, shares = None, []
+    if intent is not None and shares and all(status == "succeeded" for status in shares):
         return _record_capture(services, order_id, intent.id, payment.amount)
     if intent is not None and intent.status == "canceled":
         position = record_void(
@@ -172,9 +196,10 @@ def cancel_order(services: Services, order_id: UUID, *, by: str) -> int | None:
         payment.check_voidable()
         if order.status != "placed":
             raise OrderStateConflict(f"A {order.status} order cannot be canceled.")
-        services.payments.cancel_payment_intent(
-            payment.payment_intent_id, idempotency_key=f"cancel:{payment.payment_intent_id}"
-        )
+        for intent_id in payment.payment_intent_ids:
+            services.payments.cancel_payment_intent(
+                intent_id, idempotency_key=f"cancel:{intent_id}"
+            )
         return record_void(
             services,
             order_id,
@@ -193,12 +218,17 @@ def refund_payment(
         payment.check_refundable(amount)
         if not payment.is_captured:  # pragma: no cover - check_refundable already refuses
             raise NotCaptured("Only a captured payment can be refunded.")
-        refund_id = services.payments.refund_payment_intent(
-            payment.payment_intent_id,
-            amount=amount,
-            # One key per refund: the n-th refund of this collection.
-            idempotency_key=f"refund:{payment.id}:{payment.version}",
-        )
+        # One key per refund and PaymentIntent: the n-th refund of this collection.
+        refund_ids = [
+            services.payments.refund_payment_intent(
+                intent_id,
+                amount=part,
+                idempotency_key=f"refund:{payment.id}:{payment.version}"
+                + ("" if intent_id == payment.payment_intent_id else f":{intent_id}"),
+            )
+            for intent_id, part in payment.refund_plan(amount)
+        ]
+        refund_id = ",".join(refund_ids)
 
         def attempt() -> int | None:
             _, fresh = _load(services, order_id)

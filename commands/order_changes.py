@@ -6,6 +6,7 @@ the hold, the authorization raised at Stripe *before* anything is saved. A decli
 leaves everything as it was, and the old hold stays capturable.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID, uuid4
@@ -23,11 +24,13 @@ from commands.order_tokens import token_matches
 from commands.pricing import line_for, variant_in_region
 from commands.services import Services
 from commands.stock import Levels, candidate_locations, release_line, reserve_line
-from domain.errors import NotAuthorized, OrderNotEditable
+from domain.errors import DomainError, NotAuthorized, OrderNotEditable
 from domain.ids import payment_collection_id_for
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
 from domain.quantity import check_line_quantity
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -131,11 +134,17 @@ def _change_order(
             levels = Levels(ledger)
             change(order, levels)
             now = services.clock()
+            supplement = None
             if order.total > payment.authorized:
-                _raise_hold(services, order, payment, base_version)
-            payment.change_amount(order.total, now=now)
-            order.record_change(previous_total, changed_by=by, now=now)
-            position = ledger.save_all(order, payment, *levels.touched())
+                supplement = _raise_hold(services, order, payment, base_version)
+            try:
+                payment.change_amount(order.total, now=now)
+                order.record_change(previous_total, changed_by=by, now=now)
+                position = ledger.save_all(order, payment, *levels.touched())
+            except BaseException:
+                if supplement is not None:
+                    _cancel_quietly(services, supplement)
+                raise
             return ChangedOrder(order, payment, position)
 
         return retry_on_conflict(attempt)
@@ -154,19 +163,66 @@ def _check_changeable(services: Services, order: Order, payment: PaymentCollecti
 
 def _raise_hold(
     services: Services, order: Order, payment: PaymentCollection, base_version: int
-) -> None:
-    """Ask Stripe for the larger hold first; a decline raises CardDeclined, nothing saved."""
+) -> str | None:
+    """Ask Stripe for the larger hold first; a decline raises CardDeclined, nothing saved.
+
+    Returns the id of a supplementary PaymentIntent when one was made (the caller
+    cancels it if the change then cannot be saved: Stripe must never hold more
+    than the ledger records).
+    """
+    difference = order.total - payment.authorized
+    main = payment.payment_intent_id
+    # Per order version and amount: a retried change asks once; another change,
+    # even from the same version after a decline, asks anew.
+    key = f"{order.id}:{base_version}:{order.total}"
     try:
         intent = services.payments.increment_authorization(
-            payment.payment_intent_id,
-            amount=order.total,
-            # Per order version and amount: a retried change asks once; another change,
-            # even from the same version after a decline, asks anew.
-            idempotency_key=f"increment:{order.id}:{base_version}:{order.total}",
+            main,
+            amount=payment.holds.get(main, payment.authorized) + difference,
+            idempotency_key=f"increment:{key}",
         )
     except PaymentRequestRejected as error:
+        if services.increment_fallback != "supplementary":
+            raise IncrementUnavailable(
+                f"The authorization cannot be raised to {order.total} ({error}); "
+                "remove something or place a new order for the rest."
+            ) from error
+        return _supplement(services, order, payment, difference, key)
+    payment.increase_authorization(
+        payment.authorized + difference, reference=intent.id, now=services.clock()
+    )
+    return None
+
+
+def _supplement(
+    services: Services, order: Order, payment: PaymentCollection, difference: int, key: str
+) -> str:
+    """Hold the difference on the customer's saved card with a second PaymentIntent."""
+    first = services.payments.retrieve_payment_intent(payment.payment_intent_id)
+    if first.payment_method is None:
         raise IncrementUnavailable(
-            f"The authorization cannot be raised to {order.total} ({error}); "
-            "remove something or place a new order for the rest."
-        ) from error
-    payment.increase_authorization(order.total, reference=intent.id, now=services.clock())
+            "The authorization cannot be raised and the card is not saved for another hold."
+        )
+    intent = services.payments.create_supplementary_payment_intent(
+        amount=difference,
+        currency=order.currency,
+        payment_method=first.payment_method,
+        order_id=str(order.id),
+        idempotency_key=f"supplement:{key}",
+    )
+    if not intent.is_authorized:
+        _cancel_quietly(services, intent.id)
+        raise IncrementUnavailable(
+            f"The card needs the customer to confirm another payment ({intent.status})."
+        )
+    payment.add_supplementary_authorization(intent.id, difference, now=services.clock())
+    return intent.id
+
+
+def _cancel_quietly(services: Services, payment_intent_id: str) -> None:
+    try:
+        services.payments.cancel_payment_intent(
+            payment_intent_id, idempotency_key=f"cancel:{payment_intent_id}"
+        )
+    except DomainError as error:
+        log.warning("could not cancel %s: %s", payment_intent_id, error)

@@ -52,6 +52,18 @@ class PaymentGateway(Protocol):
         self, payment_intent_id: str, *, amount: int, idempotency_key: str
     ) -> PaymentIntent: ...
 
+    def create_supplementary_payment_intent(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        payment_method: str,
+        order_id: str,
+        idempotency_key: str,
+    ) -> PaymentIntent:
+        """Authorize ``amount`` more on the customer's saved card, as its own PaymentIntent."""
+        ...
+
     def increment_authorization(
         self, payment_intent_id: str, *, amount: int, idempotency_key: str
     ) -> PaymentIntent:

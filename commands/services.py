@@ -35,3 +35,6 @@ class Services:
     authorization_lifetime: timedelta = timedelta(days=7)
     expiry_margin: timedelta = timedelta(hours=12)
     max_capture_attempts: int = 5
+    # Where Stripe cannot raise a hold: "supplementary" (a second PaymentIntent on the
+    # saved card for the difference) or "none" (refuse the change with a 409).
+    increment_fallback: str = "supplementary"

@@ -54,6 +54,7 @@ class PaymentCollection(Aggregate):
 
         def apply(self, pc: "PaymentCollection") -> None:
             pc.authorized = self.amount
+            pc.holds[pc.payment_intent_id] = self.amount
             pc.authorized_at = self.timestamp
             pc.capture_before = self.capture_before
             pc._record(AUTHORIZATION, self.amount, self.reference, self.timestamp)
@@ -65,7 +66,19 @@ class PaymentCollection(Aggregate):
         def apply(self, pc: "PaymentCollection") -> None:
             increment = self.authorized - pc.authorized
             pc.authorized = self.authorized
+            pc.holds[pc.payment_intent_id] += increment
             pc._record(INCREMENT, increment, self.reference, self.timestamp)
+
+    class SupplementaryAuthorized(Aggregate.Event):
+        """A second PaymentIntent holds the difference (where the first cannot be raised)."""
+
+        payment_intent_id: str
+        amount: int
+
+        def apply(self, pc: "PaymentCollection") -> None:
+            pc.holds[self.payment_intent_id] = self.amount
+            pc.authorized += self.amount
+            pc._record(AUTHORIZATION, self.amount, self.payment_intent_id, self.timestamp)
 
     class AmountChanged(Aggregate.Event):
         amount: int
@@ -94,6 +107,7 @@ class PaymentCollection(Aggregate):
         reference: str
 
         def apply(self, pc: "PaymentCollection") -> None:
+            pc.captured_by = dict(pc.capture_plan(self.amount))
             pc.captured = self.amount
             pc.captured_at = self.timestamp
             pc._record(CAPTURE, self.amount, self.reference, self.timestamp)
@@ -104,6 +118,8 @@ class PaymentCollection(Aggregate):
         reason: str
 
         def apply(self, pc: "PaymentCollection") -> None:
+            for intent_id, amount in pc.refund_plan(self.amount):
+                pc.refunded_by[intent_id] = pc.refunded_by.get(intent_id, 0) + amount
             pc.refunded += self.amount
             pc._record(REFUND, self.amount, self.reference, self.timestamp)
 
@@ -132,6 +148,10 @@ class PaymentCollection(Aggregate):
         self.refunded = 0
         self.voided = False
         self.transactions: list[TransactionEntry] = []
+        # What each PaymentIntent holds, captured and refunded (the first is the checkout's).
+        self.holds: dict[str, int] = {}
+        self.captured_by: dict[str, int] = {}
+        self.refunded_by: dict[str, int] = {}
 
     def _record(self, kind: str, amount: int, reference: str, at: datetime) -> None:
         self.transactions.append(
@@ -211,6 +231,46 @@ class PaymentCollection(Aggregate):
         self.trigger_event(
             self.AuthorizationIncreased, timestamp=now, authorized=authorized, reference=reference
         )
+
+    def add_supplementary_authorization(
+        self, payment_intent_id: str, amount: int, *, now: datetime
+    ) -> None:
+        """Record a second hold for ``amount`` (the first could not be raised)."""
+        self._check_uncaptured()
+        _check_positive(amount)
+        if payment_intent_id in self.holds:
+            raise AlreadyAuthorized(f"{payment_intent_id} is already part of this payment.")
+        self.trigger_event(
+            self.SupplementaryAuthorized,
+            timestamp=now,
+            payment_intent_id=payment_intent_id,
+            amount=amount,
+        )
+
+    @property
+    def payment_intent_ids(self) -> list[str]:
+        """Every PaymentIntent of this collection, the checkout's first."""
+        return list(self.holds) or [self.payment_intent_id]
+
+    def capture_plan(self, amount: int) -> list[tuple[str, int]]:
+        """How a capture of ``amount`` splits over the holds: the checkout's first, in order."""
+        plan, left = [], amount
+        for intent_id, held in (self.holds or {self.payment_intent_id: amount}).items():
+            part = min(held, left)
+            plan.append((intent_id, part))
+            left -= part
+        return plan
+
+    def refund_plan(self, amount: int) -> list[tuple[str, int]]:
+        """How a refund of ``amount`` splits over what each PaymentIntent captured."""
+        plan, left = [], amount
+        captured = self.captured_by or {self.payment_intent_id: self.captured}
+        for intent_id, taken in captured.items():
+            part = min(taken - self.refunded_by.get(intent_id, 0), left)
+            if part > 0:
+                plan.append((intent_id, part))
+                left -= part
+        return plan
 
     def change_amount(self, amount: int, *, now: datetime) -> None:
         """Follow the order's new total; more than the hold needs an increment first."""

@@ -86,6 +86,7 @@ def build_container(settings: Settings) -> Container:
         secrets=PostgresSecrets(pool),
         clock=utc_now,
         capture_grace=timedelta(seconds=settings.capture_grace_seconds),
+        increment_fallback=settings.increment_fallback,
         timers=RedisCaptureTimers(redis_client) if redis_client else NoTimers(),
         alerts=LoggingAlerts(),
     )

@@ -213,13 +213,11 @@ class ProjectionRuntime:
         if not batch.count:
             return 0, start
         last = batch.last
-        for (projector, generation), position in zip(targets, positions, strict=True):
+        for (projector, generation), position, events in zip(
+            targets, positions, self._share(batch, targets, positions), strict=True
+        ):
             if position >= last:
                 continue
-            topics = self._topics[projector.name]
-            events: list[Any] = [
-                event for id_, topic, event in batch.events if id_ > position and topic in topics
-            ]
             if events:
                 projector.project(events, PostgresViewStore(conn, projector, generation))
             conn.execute(
@@ -228,6 +226,26 @@ class ProjectionRuntime:
                 (last, projector.name, generation),
             )
         return batch.count, last
+
+    def _share(
+        self, batch: "Batch", targets: Sequence[tuple[Projector, int]], positions: list[int]
+    ) -> list[list[Any]]:
+        """Each target's events from the batch, in log order (those past its position)."""
+        shares: list[list[Any]] = [[] for _ in targets]
+        if len(set(positions)) > 1:  # not where a shared read leaves them: filter each
+            for (projector, _), position, share in zip(targets, positions, shares, strict=True):
+                topics = self._topics[projector.name]
+                share += (e for id_, topic, e in batch.events if id_ > position and topic in topics)
+            return shares
+        # Alike (every event in the batch is past the position): one pass hands them out.
+        takers: dict[str, list[list[Any]]] = {}
+        for (projector, _), share in zip(targets, shares, strict=True):
+            for topic in self._topics[projector.name]:
+                takers.setdefault(topic, []).append(share)
+        for _, topic, event in batch.events:
+            for share in takers.get(topic, ()):
+                share.append(event)
+        return shares
 
     def _read_page(self, start: int, topics: frozenset[str]) -> "Batch":
         """The next ``page_size`` notifications after ``start``; those with ``topics`` decoded."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None
     stripe_request_incremental_authorization: bool = False
     capture_grace_seconds: int = Field(default=3600, gt=0)
+    # Where Stripe cannot raise a hold: a second PaymentIntent, or refuse (409).
+    increment_fallback: Literal["supplementary", "none"] = "supplementary"
     # Per client and minute, on the public write endpoints (429 beyond).
     rate_limit_carts_per_minute: int = Field(default=60, gt=0)
     rate_limit_reviews_per_minute: int = Field(default=10, gt=0)

@@ -103,6 +103,29 @@ class StripeGateway:
             options={"idempotency_key": idempotency_key},
         )
 
+    def create_supplementary_payment_intent(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        payment_method: str,
+        order_id: str,
+        idempotency_key: str,
+    ) -> PaymentIntent:
+        return self._call(
+            self._client.v1.payment_intents.create,
+            params={
+                "amount": amount,
+                "currency": currency,
+                "capture_method": "manual",
+                "payment_method": payment_method,
+                "confirm": True,
+                "off_session": True,
+                "metadata": {"order_id": order_id, "supplement": "true"},
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+
     def increment_authorization(
         self, payment_intent_id: str, *, amount: int, idempotency_key: str
     ) -> PaymentIntent:

@@ -19,6 +19,17 @@ DATA = "view_data"  # the tables behind them, one set per generation
 
 # From this many rows on, an upsert goes through COPY (rebuilds, long catch-ups).
 COPY_ROWS = 500
+# Column kinds binary COPY writes, with the Python types it takes for each (exactly).
+_BINARY_TYPES: dict[str, set[type]] = {
+    "uuid": {UUID, type(None)},
+    "text": {str, type(None)},
+    "bigint": {int, type(None)},
+    "integer": {int, type(None)},
+    "smallint": {int, type(None)},
+    "boolean": {bool, type(None)},
+    "timestamptz": {datetime, type(None)},
+    "jsonb": {Jsonb, type(None)},
+}
 _stages = itertools.count()  # names of scratch tables, unique within the process
 
 
@@ -140,16 +151,14 @@ class PostgresViewStore:
         if not rows:
             return
         columns, jsonb = self._layout(table)
-        copying = len(rows) >= COPY_ROWS
-        to_json = _dumps if copying else _jsonb  # COPY (and the few left) read JSON as text
         params = []
         for row in rows:
             values = list(map(row.get, columns))
             for i in jsonb:
                 if values[i] is not None:
-                    values[i] = to_json(values[i])
+                    values[i] = _jsonb(values[i])
             params.append(values)
-        if copying:
+        if len(params) >= COPY_ROWS and self._copyable(table, params):
             self._copy_upsert(table, params)
         else:
             with self._conn.cursor() as cur:
@@ -169,6 +178,19 @@ class PostgresViewStore:
             )
         return self._layouts[table]
 
+    def _copyable(self, table: str, params: list[list[Any]]) -> bool:
+        """Whether binary COPY stores exactly what the plain upsert would: every value is
+        None or of the Python type its column's binary format is written from (anything
+        else, say a str for a uuid that the server would cast, takes the plain upsert)."""
+        kinds = self._tables[table].columns.values()
+        for kind, column in zip(kinds, zip(*params, strict=True), strict=True):
+            allowed = _BINARY_TYPES.get(kind)
+            if allowed is None or not set(map(type, column)) <= allowed:
+                return False
+            if kind == "timestamptz" and any(v is not None and v.tzinfo is None for v in column):
+                return False
+        return True
+
     def _copy_upsert(self, table: str, params: list[list[Any]]) -> None:
         """Many rows: those with new keys are COPYed straight into the table; those whose
         key exists go through a scratch table and one INSERT … ON CONFLICT (a few: through
@@ -184,6 +206,7 @@ class PostgresViewStore:
         target = self._names[table]
         key = sql.Identifier(spec.key)
         cols = sql.SQL(", ").join(map(sql.Identifier, spec.columns))
+        kinds = list(spec.columns.values())
         present, absent = self._present[table], self._absent[table]
         existing = [latest.pop(k) for k in [k for k in latest if k in present]]
         with self._conn.cursor() as cur:
@@ -194,7 +217,10 @@ class PostgresViewStore:
                 )
                 existing += [latest.pop(found) for (found,) in cur.fetchall()]
             if latest:
-                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(target, cols)) as copy:
+                with cur.copy(
+                    sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(target, cols)
+                ) as copy:
+                    copy.set_types(kinds)
                     for values in latest.values():
                         copy.write_row(values)
             if len(existing) < COPY_ROWS:
@@ -203,7 +229,10 @@ class PostgresViewStore:
                 return
             stage = sql.Identifier(f"upsert_stage_{next(_stages)}")
             cur.execute(sql.SQL("CREATE TEMPORARY TABLE {} (LIKE {})").format(stage, target))
-            with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, cols)) as copy:
+            with cur.copy(
+                sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(stage, cols)
+            ) as copy:
+                copy.set_types(kinds)
                 for values in existing:
                     copy.write_row(values)
             cur.execute(

@@ -34,6 +34,7 @@ class CaptureScheduleProjector(RowProjector):
         PaymentCollection.Created,
         PaymentCollection.Authorized,
         PaymentCollection.AuthorizationIncreased,
+        PaymentCollection.SupplementaryAuthorized,
         PaymentCollection.AmountChanged,
         PaymentCollection.CaptureScheduled,
         PaymentCollection.CaptureFailed,
@@ -66,6 +67,8 @@ class CaptureScheduleProjector(RowProjector):
                 row["capture_before"] = event.capture_before
             elif isinstance(event, PaymentCollection.AuthorizationIncreased):
                 row["authorized"] = event.authorized
+            elif isinstance(event, PaymentCollection.SupplementaryAuthorized):
+                row["authorized"] += event.amount
             elif isinstance(event, PaymentCollection.AmountChanged):
                 row["amount"] = event.amount
             elif isinstance(event, PaymentCollection.CaptureScheduled):

@@ -20,6 +20,7 @@ PAYMENT_EVENTS: tuple[type, ...] = (
     PaymentCollection.Created,
     PaymentCollection.Authorized,
     PaymentCollection.AuthorizationIncreased,
+    PaymentCollection.SupplementaryAuthorized,
     PaymentCollection.AmountChanged,
     PaymentCollection.CaptureScheduled,
     PaymentCollection.CaptureFailed,
@@ -120,6 +121,8 @@ def fold_payment(event: Event, row: Row | None) -> Row | None:
         payment["capture_before"] = _iso(event.capture_before)
     elif isinstance(event, PaymentCollection.AuthorizationIncreased):
         payment["authorized"] = event.authorized
+    elif isinstance(event, PaymentCollection.SupplementaryAuthorized):
+        payment["authorized"] = payment.get("authorized", 0) + event.amount
     elif isinstance(event, PaymentCollection.AmountChanged):
         payment["amount"] = event.amount
     elif isinstance(event, PaymentCollection.CaptureScheduled):

@@ -25,6 +25,7 @@ ORDER_TRANSACTIONS = Table(
 _KINDS: dict[type, str] = {
     PaymentCollection.Authorized: "authorization",
     PaymentCollection.AuthorizationIncreased: "increment",
+    PaymentCollection.SupplementaryAuthorized: "authorization",
     PaymentCollection.CaptureSucceeded: "capture",
     PaymentCollection.Refunded: "refund",
     PaymentCollection.Voided: "void",
@@ -55,6 +56,8 @@ class OrderTransactionsProjector(Projector):
                 authorized[pc_id] = event.amount
             elif isinstance(event, PaymentCollection.AuthorizationIncreased):
                 authorized[pc_id] = event.authorized
+            elif isinstance(event, PaymentCollection.SupplementaryAuthorized):
+                authorized[pc_id] = authorized.get(pc_id, 0) + event.amount
             rows.append(
                 {
                     "id": f"{pc_id}:{event.originator_version}",
@@ -63,7 +66,8 @@ class OrderTransactionsProjector(Projector):
                     "kind": kind,
                     "amount": amount,
                     "currency": self._payments.currency(pc_id),
-                    "reference": getattr(event, "reference", ""),
+                    "reference": getattr(event, "reference", None)
+                    or getattr(event, "payment_intent_id", ""),
                     "created_at": event.timestamp,
                 }
             )

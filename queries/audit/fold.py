@@ -198,6 +198,11 @@ class OrderMoney:
         self.entries_authorized += increment
         return Movement(INCREMENT, increment, event.reference)
 
+    def _supplemented(self, event: Event) -> Movement:
+        self.authorized += event.amount
+        self.entries_authorized += event.amount
+        return Movement(AUTHORIZATION, event.amount, event.payment_intent_id)
+
     def _amount_changed(self, event: Event) -> None:
         self.amount = event.amount
 
@@ -234,6 +239,7 @@ _HANDLERS: dict[type, Any] = {
     PaymentCollection.Created: OrderMoney._created,
     PaymentCollection.Authorized: OrderMoney._authorized,
     PaymentCollection.AuthorizationIncreased: OrderMoney._increased,
+    PaymentCollection.SupplementaryAuthorized: OrderMoney._supplemented,
     PaymentCollection.AmountChanged: OrderMoney._amount_changed,
     PaymentCollection.CaptureScheduled: OrderMoney._scheduled,
     PaymentCollection.CaptureFailed: OrderMoney._failed,

@@ -147,7 +147,10 @@ class _Causes:
         if isinstance(event, PaymentCollection.Created | PaymentCollection.Authorized):
             return self._placed_by
         if isinstance(
-            event, PaymentCollection.AuthorizationIncreased | PaymentCollection.AmountChanged
+            event,
+            PaymentCollection.AuthorizationIncreased
+            | PaymentCollection.SupplementaryAuthorized
+            | PaymentCollection.AmountChanged,
         ):
             return self._last_change
         if isinstance(event, PaymentCollection.Voided):

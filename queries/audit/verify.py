@@ -349,6 +349,7 @@ _CHECKS: dict[type, Callable[[Verifier, _Audited, int, Event], None]] = {
     PaymentCollection.AmountChanged: Verifier._amount_set,
     PaymentCollection.Authorized: Verifier._authorization,
     PaymentCollection.AuthorizationIncreased: Verifier._authorization,
+    PaymentCollection.SupplementaryAuthorized: Verifier._authorization,
     PaymentCollection.CaptureScheduled: Verifier._scheduled,
     PaymentCollection.CaptureSucceeded: Verifier._capture,
     PaymentCollection.Refunded: Verifier._refund,

@@ -247,13 +247,59 @@ def test_simultaneous_changes_lose_no_update_and_reserve_nothing_twice(server: L
     assert payment.amount == final.total
 
 
-def test_without_increments_at_stripe_a_larger_total_is_refused_with_a_reason(
+def test_without_increments_at_stripe_a_second_payment_intent_holds_the_difference(
     live_server: LiveServer,
 ) -> None:
+    """localstripe cannot raise a hold: the difference is held on the saved card instead,
+    captured together with the first, and refunds split over both."""
+    shop = open_shop(live_server)
+    with live_server.client() as client:
+        cart, first_intent = authorized_cart(live_server, client, shop, 1)
+        order = client.post(f"/store/carts/{cart['id']}/complete").json()
+    with live_server.admin() as admin:
+        answer = admin.post(
+            f"/admin/orders/{order['order_id']}/line-items",
+            json={"variant_id": shop.other_variant, "quantity": 1},
+        )
+        assert answer.status_code == 200, answer.text
+        changed, payment = aggregates(live_server, order["order_id"])
+        assert payment.amount == payment.authorized == changed.total
+        assert list(payment.holds) == [first_intent, payment.payment_intent_ids[1]]
+        second = payment.payment_intent_ids[1]
+        supplement = live_server.stripe().v1.payment_intents.retrieve(second)
+        assert supplement.status == "requires_capture"
+        assert int(supplement.amount) == changed.total - cart["total"]
+        assert [t["kind"] for t in payment.transactions] == ["authorization", "authorization"]
+
+        assert admin.post(f"/admin/orders/{order['order_id']}/capture").status_code == 200
+        for intent_id in (first_intent, second):
+            assert live_server.stripe().v1.payment_intents.retrieve(intent_id).status == "succeeded"
+        _, payment = aggregates(live_server, order["order_id"])
+        assert payment.captured == changed.total
+        assert payment.captured_by == {
+            first_intent: cart["total"],
+            second: changed.total - cart["total"],
+        }
+
+        refund = admin.post(
+            f"/admin/orders/{order['order_id']}/refunds",
+            json={"amount": changed.total, "reason": "all"},
+        )
+        assert refund.status_code == 200, refund.text
+    _, payment = aggregates(live_server, order["order_id"])
+    assert payment.refunded_by == payment.captured_by
+    assert payment.status == "refunded"
+
+
+def test_with_no_fallback_a_larger_total_is_refused_with_a_reason(
+    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_server.container.services, "increment_fallback", "none")
     shop = open_shop(live_server)
     with live_server.client() as client:
         cart, _ = authorized_cart(live_server, client, shop, 1)
         order = client.post(f"/store/carts/{cart['id']}/complete").json()
+    head = settled_head(live_server)
     with live_server.admin() as admin:
         answer = admin.post(
             f"/admin/orders/{order['order_id']}/line-items",
@@ -261,6 +307,7 @@ def test_without_increments_at_stripe_a_larger_total_is_refused_with_a_reason(
         )
     assert answer.status_code == 409
     assert answer.json()["error"] == "IncrementUnavailable"
+    assert live_server.container.ledger.head == head
 
 
 change_steps = st.lists(
@@ -311,3 +358,35 @@ def test_any_sequence_of_changes_keeps_totals_stock_and_payment_in_step(
     assert final.tax_total == sum(
         tax_on(line.unit_price * line.quantity, line.tax_rate_bp) for line in final.lines.values()
     ) + (tax_on(final.shipping.amount, final.shipping.tax_rate_bp) if final.shipping else 0)
+
+
+def test_a_supplemented_order_passes_the_audit_and_its_views_agree(live_server: LiveServer) -> None:
+    from typer.testing import CliRunner
+
+    from infra.cli import app as cli
+
+    shop = open_shop(live_server)
+    with live_server.client() as client:
+        cart, _ = authorized_cart(live_server, client, shop, 1)
+        order = client.post(f"/store/carts/{cart['id']}/complete").json()
+    with live_server.admin() as admin:
+        changed = admin.post(
+            f"/admin/orders/{order['order_id']}/line-items",
+            json={"variant_id": shop.variant, "quantity": 2},
+        )
+        assert changed.status_code == 200, changed.text
+        position = changed.headers["X-Ledger-Position"]
+        detail = admin.get(f"/admin/orders/{order['order_id']}?min_position={position}").json()
+        rows = admin.get(
+            f"/admin/orders/{order['order_id']}/transactions?min_position={position}"
+        ).json()
+    assert detail["payment"]["authorized"] == detail["total"] == changed.json()["total"]
+    assert [r["kind"] for r in rows] == ["authorization", "authorization"]
+    assert sum(r["amount"] for r in rows) == detail["total"]
+    result = CliRunner().invoke(
+        cli,
+        ["audit", "replay", order["order_id"], "--json"],
+        env={"DATABASE_URL": live_server.container.database_url},
+    )
+    assert result.exit_code == 0, result.output
+    assert '"authorization"' in result.output

@@ -121,10 +121,11 @@ def aggregates_emitting_every_event_type() -> list[Aggregate]:
     )
     payment.authorize(2500, reference="ch_1", capture_before=later(days=7), now=later(minutes=1))
     payment.increase_authorization(4000, reference="ch_2", now=later(minutes=2))
-    payment.change_amount(3500, now=later(minutes=3))
+    payment.add_supplementary_authorization("pi_second", 500, now=later(minutes=2))
+    payment.change_amount(4200, now=later(minutes=3))
     payment.schedule_capture(later(hours=1), now=later(minutes=3))
     payment.record_capture_failure("card_declined", final=False, now=later(hours=1))
-    payment.capture(3500, reference="ch_3", now=later(hours=1, minutes=5))
+    payment.capture(4200, reference="ch_3", now=later(hours=1, minutes=5))
     payment.refund(700, reference="re_1", reason="damaged", now=later(days=2))
 
     voided = PaymentCollection.open(
