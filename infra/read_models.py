@@ -124,6 +124,12 @@ class PostgresReadModels:
             (within_hours,),
         )
 
+    def backorders(self, *, limit: int, offset: int) -> list[Row]:
+        return self._all(
+            f"SELECT * FROM {VIEWS}.backorders ORDER BY recorded_at DESC, id LIMIT %s OFFSET %s",
+            (limit, offset),
+        )
+
     def projections(self) -> list[Row]:
         return [asdict(status) for status in self._runtime.status()]
 

@@ -1,5 +1,6 @@
 """Every projection the ledger keeps, by name."""
 
+from projections.backorders import BackordersProjector
 from projections.base import Projector
 from projections.capture_schedule import CaptureScheduleProjector
 from projections.inventory_availability import InventoryAvailabilityProjector
@@ -17,4 +18,5 @@ def all_projectors() -> list[Projector]:
         InventoryAvailabilityProjector(),
         CaptureScheduleProjector(),
         ReviewsProjector(),
+        BackordersProjector(),
     ]

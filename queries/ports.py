@@ -36,6 +36,10 @@ class ReadModels(Protocol):
 
     def projections(self) -> list[Row]: ...
 
+    def backorders(self, *, limit: int, offset: int) -> list[Row]:
+        """Shortfalls recorded on backorder-enabled levels, newest first."""
+        ...
+
     def authorizations_near_expiry(self, within_hours: int) -> list[Row]:
         """Uncaptured authorizations that lapse within the given hours (7 days if Stripe is silent)."""
         ...

@@ -126,6 +126,28 @@ def authorizations_near_expiry(
     ]
 
 
+@router.get("/backorders")
+def backorders(
+    models: ReadModelsDep,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    min_position: MinPosition = None,
+) -> list[dict[str, Any]]:
+    """Where stock went below zero, by how much and for which order."""
+    caught_up(models, response, min_position, "backorders")
+    return [
+        {
+            "variant_id": row["variant_id"],
+            "location_id": row["location_id"],
+            "order_id": row["order_id"],
+            "shortfall": row["shortfall"],
+            "recorded_at": row["recorded_at"].isoformat(),
+        }
+        for row in models.backorders(limit=limit, offset=offset)
+    ]
+
+
 @router.get("/projections")
 def projections(models: ReadModelsDep) -> list[dict[str, Any]]:
     return models.projections()

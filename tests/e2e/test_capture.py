@@ -222,6 +222,15 @@ def test_a_backorder_is_recorded_once_even_when_the_log_is_read_again(
     # A second process manager starting from the same log decides nothing again.
     ProcessManager(quick_server.container.services).catch_up()
     assert ledger.repository.get(level_id).version == level.version
+    with quick_server.admin() as admin:
+        listed = wait_until(
+            lambda: [
+                row
+                for row in admin.get("/admin/backorders?limit=200").json()
+                if row["variant_id"] == shop.variant
+            ]
+        )
+    assert [(row["location_id"], row["shortfall"]) for row in listed] == [(shop.berlin, 2)]
 
 
 def test_a_failing_capture_is_retried_then_marked_failed_and_ops_are_alerted(
