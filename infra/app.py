@@ -9,7 +9,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from commands.api import admin_catalog, admin_orders, order_changes, store_carts, stripe_webhook
+from commands.api import (
+    admin_catalog,
+    admin_inventory,
+    admin_orders,
+    order_changes,
+    store_carts,
+    stripe_webhook,
+)
 from commands.api import reviews as review_commands
 from commands.api.deps import require_admin
 from infra import http_errors
@@ -74,6 +81,7 @@ def create_app(
     app.include_router(store_carts.router)
     app.include_router(admin_catalog.router)
     app.include_router(admin_orders.router)
+    app.include_router(admin_inventory.router)
     app.include_router(order_changes.admin)
     app.include_router(order_changes.store)
     app.include_router(stripe_webhook.router)

@@ -120,3 +120,46 @@ def test_admin_reads_need_an_admin_key(live_server: LiveServer) -> None:
             client.get("/admin/projections", headers={"Authorization": "Bearer nope"}).status_code
             == 401
         )
+
+
+def test_the_admin_counts_adjusts_and_allows_backorders_on_a_level(
+    live_server: LiveServer, make_shop
+) -> None:
+    shop = make_shop(stock=5)
+    with live_server.admin() as admin:
+        counted = admin.post(
+            "/admin/inventory-levels",
+            json={"variant_id": shop.variant, "location_id": shop.berlin, "stocked_quantity": 8},
+        )
+        assert counted.status_code == 200, counted.text
+        adjusted = admin.post(
+            "/admin/inventory-levels",
+            json={"variant_id": shop.variant, "location_id": shop.berlin, "adjustment": -3},
+        )
+        assert adjusted.json()["stocked_quantity"] == 5
+        below_zero = admin.post(
+            "/admin/inventory-levels",
+            json={"variant_id": shop.variant, "location_id": shop.berlin, "adjustment": -6},
+        )
+        assert below_zero.status_code == 400
+        assert below_zero.json()["error"] == "InvalidQuantity"
+        unknown = admin.post(
+            "/admin/inventory-levels",
+            json={"variant_id": "nope", "location_id": shop.berlin, "stocked_quantity": 1},
+        )
+        assert unknown.status_code == 400
+        nothing = admin.post(
+            "/admin/inventory-levels", json={"variant_id": shop.variant, "location_id": shop.berlin}
+        )
+        assert nothing.status_code == 400
+        policy = admin.post(
+            "/admin/inventory-levels",
+            json={"variant_id": shop.variant, "location_id": shop.paris, "allow_backorder": True},
+        )
+        assert policy.json()["allow_backorder"] is True
+        position = policy.headers["X-Ledger-Position"]
+        levels = admin.get(
+            f"/admin/inventory-levels?variant_id={shop.variant}&min_position={position}"
+        ).json()
+    berlin = next(level for level in levels if level["location_id"] == shop.berlin)
+    assert berlin["stocked_quantity"] == 5
