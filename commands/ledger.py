@@ -4,14 +4,23 @@ Because every aggregate lives in the same store, a use case that touches an orde
 its payment collection and several inventory levels saves them in one transaction.
 """
 
+import functools
 import time
+import types
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, ProcessRecorder, Recording, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProcessRecorder,
+    Recording,
+    Tracking,
+)
 
 from domain.errors import DomainError
 
@@ -38,7 +47,9 @@ class Ledger(Application[UUID]):
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder also keeps tracking rows, so the process manager can save
         # the events it decides together with the position it decided them at.
-        return self.factory.process_recorder()
+        recorder = self.factory.process_recorder()
+        _bound_retries(recorder)
+        return recorder
 
     def save_tracked(
         self, *aggregates: Aggregate | None, follower: str, position: int
@@ -84,6 +95,41 @@ class Ledger(Application[UUID]):
     def head(self) -> int:
         """The highest notification id in the store (0 when empty)."""
         return self.recorder.max_notification_id() or 0
+
+
+# The library retries these ten times, waiting for a pooled connection each time: during
+# a database outage a request would hang for most of a minute. Two quick tries, then
+# the caller gets the error (the API answers 503) and its client retries.
+_RETRIED = (
+    "insert_events",
+    "select_events",
+    "select_notifications",
+    "max_notification_id",
+    "insert_tracking",
+    "max_tracking_id",
+    "has_tracking_id",
+)
+_ATTEMPTS = 2
+
+
+def _bound_retries(recorder: object) -> None:
+    for name in _RETRIED:
+        original = getattr(getattr(type(recorder), name, None), "__wrapped__", None)
+        if original is not None:
+            setattr(recorder, name, types.MethodType(_quick_retry(original), recorder))
+
+
+def _quick_retry(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def retried(*args: Any, **kwargs: Any) -> T:
+        for _ in range(_ATTEMPTS - 1):
+            try:
+                return method(*args, **kwargs)
+            except (OperationalError, InterfaceError):
+                time.sleep(0.1)
+        return method(*args, **kwargs)
+
+    return retried
 
 
 def retry_on_conflict(command: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:

@@ -5,7 +5,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -269,19 +269,16 @@ def projections_rebuild(
             TimeRemainingColumn(),
             console=console,
         ) as bar:
-            for projection in [name] if name else known:
-                task = bar.add_task(projection, total=None, rate="-")
-                started = time.monotonic()
+            # --all rebuilds every view in one pass over the log (each event read once).
+            names = [name] if name else known
+            task = bar.add_task(", ".join(names) if name else "all views", total=None, rate="-")
+            started = time.monotonic()
 
-                def show(
-                    position: int, head: int, task: Any = task, started: float = started
-                ) -> None:
-                    elapsed = max(time.monotonic() - started, 1e-6)
-                    bar.update(
-                        task, completed=position, total=head, rate=f"{position / elapsed:,.0f}"
-                    )
+            def show(position: int, head: int) -> None:
+                elapsed = max(time.monotonic() - started, 1e-6)
+                bar.update(task, completed=position, total=head, rate=f"{position / elapsed:,.0f}")
 
-                container.projections.rebuild(projection, progress=show)
+            container.projections.rebuild_many(names, progress=show)
     finally:
         container.close()
 

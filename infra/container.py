@@ -58,6 +58,18 @@ class Container:
             self.embedded.stop()
 
 
+def open_ledger(pool: Pool, database_url: str) -> Ledger:
+    """The event store, its tables made if missing (one process at a time)."""
+    with pool.connection() as conn:
+        # The library creates its tables and replaces its insert function at every
+        # start, unlocked: processes starting together would trip over each other.
+        conn.execute("SELECT pg_advisory_lock(hashtext('orderledger-event-store-setup'))")
+        try:
+            return Ledger(env=event_store_env(database_url))
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext('orderledger-event-store-setup'))")
+
+
 def build_container(settings: Settings) -> Container:
     """Everything the service needs, from DATABASE_URL or an embedded PostgreSQL."""
     embedded = None
@@ -69,7 +81,7 @@ def build_container(settings: Settings) -> Container:
     apply_ssl_environment(url)
     pool = open_pool(url)
     create_tables(pool)
-    ledger = Ledger(env=event_store_env(url))
+    ledger = open_ledger(pool, url)
     redis_client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     locks: Locks = RedisLocks(redis_client) if redis_client else PostgresLocks(pool)
     payments = StripeGateway(
