@@ -301,8 +301,7 @@ class ProjectionRuntime:
                 if listener is None or listener.closed:
                     listener = self._listen(channel)
                 self.catch_up()
-                for _ in listener.notifies(timeout=poll_seconds, stop_after=1):
-                    pass
+                self._wait_for_news(listener, stop, poll_seconds)
             except DATABASE_GONE as error:
                 log.warning("projection runtime lost the database (%s); retrying", error)
                 if listener is not None:
@@ -314,6 +313,19 @@ class ProjectionRuntime:
                 stop.wait(min(poll_seconds, 1.0))
         if listener is not None:
             listener.close()
+
+    @staticmethod
+    def _wait_for_news(
+        listener: psycopg.Connection[Any], stop: threading.Event, poll_seconds: float
+    ) -> None:
+        """Until a NOTIFY, the poll interval, or ``stop`` (checked every quarter second)."""
+        deadline = time.monotonic() + poll_seconds
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            for _ in listener.notifies(timeout=min(left, 0.25), stop_after=1):
+                return
 
     def _listen(self, channel: str) -> psycopg.Connection[Any]:
         conninfo = self.pool.conninfo
