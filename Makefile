@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PACKAGES := domain commands projections queries infra
 PYTEST_ARGS ?=
 
-.PHONY: venv run test test-embedded lint fmt
+.PHONY: venv run test test-embedded lint fmt bench-capture bench-audit bench-projections bench bench-write bench-http bench-reads bench-lag bench-growth
 
 venv: $(VENV)/.installed
 
@@ -36,3 +36,41 @@ lint: venv
 fmt: venv
 	$(BIN)/ruff check --fix $(PACKAGES) tests
 	$(BIN)/ruff format $(PACKAGES) tests
+
+# Capture delay (due time -> recorded capture), with and without Redis; see bench/capture.py.
+bench-capture: venv
+	$(BIN)/python -m bench.capture
+
+# audit verify over a generated store of 200k+ events beside the raw decode rate; see bench/audit.py.
+bench-audit: venv
+	$(BIN)/python -m bench.audit
+
+# Rebuild of every view vs the library's stock ProjectionRunner and the raw decode rate,
+# in a throwaway database orderledger_bench on DATABASE_URL's server; see bench/projections.py.
+bench-projections: venv
+	$(BIN)/python -m bench.projections
+
+# Every benchmark below and above, one after the other, in one table; writes bench/results.json
+# (the figures, each beside its baseline from the same run). See bench/all.py.
+bench: venv
+	$(BIN)/python -m bench.all
+
+# Orders/s through the place-order use case vs the library's bare save() of the same events.
+bench-write: venv
+	$(BIN)/python -m bench.write_path
+
+# POST /store/carts/{id}/complete against `orderledger serve` (Stripe stand-in) vs bare FastAPI.
+bench-http: venv
+	$(BIN)/python -m bench.http_checkout
+
+# Storefront GETs (product, order by PaymentIntent) vs a bare FastAPI JSON endpoint.
+bench-reads: venv
+	$(BIN)/python -m bench.reads
+
+# Commit -> visible in the storefront view at 100 orders/s, vs the library's ProjectionRunner.
+bench-lag: venv
+	$(BIN)/python -m bench.lag
+
+# Write path, order load, rebuild and audit verify at 10^4, 10^5 and 10^6 events.
+bench-growth: venv
+	$(BIN)/python -m bench.growth

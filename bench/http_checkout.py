@@ -1,0 +1,184 @@
+"""``POST /store/carts/{id}/complete`` against the real server, beside a bare FastAPI endpoint.
+
+    python -m bench.http_checkout [--concurrency 16] [--seconds 6] [--repeats 3] [--carts 1500]
+
+In a fresh database ``orderledger_bench_http``, ``bench.shop.ShopGenerator`` writes
+a store (stocked levels, ``--store-orders`` orders) and its catalog is imported.
+Three processes are started on 127.0.0.1: the API as production runs it
+(``orderledger serve``: PostgreSQL, Redis db 10 for locks and rate limits, Stripe
+through the official SDK at ``STRIPE_API_BASE``), the Stripe stand-in
+(``bench.stripe_standin``, answering in microseconds, so Stripe's latency is not
+measured) and the bare FastAPI app (``bench.bare_app``, same uvicorn settings).
+
+Each run opens ``--carts`` carts (lines, shipping, payment session; written in
+bulk through the ledger, their PaymentIntents registered at the stand-in as
+authorized), then the driver (``bench.http_load``, its own process) completes
+them with ``--concurrency`` workers for ``--seconds`` after a 1 s warm-up; the
+same driver then posts to the bare endpoint as long. Each completion is the
+whole checkout: retrieve the PaymentIntent at the stand-in, take the Redis lock,
+load the cart, price it, reserve stock, save order + payment + cart + levels in
+one transaction. Figures are medians over ``--repeats`` runs (sides alternate).
+"""
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import httpx
+import redis
+
+from bench.checkout_fixture import MemoryCatalog, catalog_for, open_carts
+from bench.common import (
+    bench_database,
+    console,
+    figure,
+    machine,
+    median,
+    phase,
+    redis_url,
+    write_results,
+)
+from bench.report import print_table
+from bench.servers import api_server, bare_server, load, log_dir, running, stripe_standin
+from bench.shop import ShopGenerator
+from commands.catalog_import import import_catalog
+from commands.ledger import Ledger
+from infra.catalog_store import PostgresCatalog
+from infra.container import utc_now
+from infra.database import event_store_env
+from infra.pg import open_pool
+from infra.schema import create_tables
+
+NAME = "http"
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.http_checkout", description=__doc__)
+    parser.add_argument("--concurrency", type=int, default=16, help="driver workers (16)")
+    parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per run (6)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs; the median counts (3)")
+    parser.add_argument("--carts", type=int, default=1_500, help="carts opened per run (1500)")
+    parser.add_argument(
+        "--store-orders", type=int, default=2_000, help="orders in the store beforehand (2000)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    return parser.parse_args(argv)
+
+
+def _figures(runs: list[dict[str, Any]], concurrency: int) -> list[dict[str, Any]]:
+    api = [r["api"] for r in runs]
+    bare = [r["bare"] for r in runs]
+    cpu_api = median([r["server_cpu_ms_per_request"] for r in api])
+    cpu_bare = median([r["server_cpu_ms_per_request"] for r in bare])
+    driver = max(r["driver_cpu_share"] for r in api + bare)
+    baseline = "bare FastAPI POST, same uvicorn settings"
+    return [
+        figure(
+            NAME,
+            f"complete: orders/s at concurrency {concurrency}",
+            [r["rps"] for r in api],
+            "req/s",
+            baseline=baseline,
+            baseline_runs=[r["rps"] for r in bare],
+            note=f"server CPU per request {cpu_api:.1f} ms (bare {cpu_bare:.2f} ms); "
+            f"driver CPU share ≤ {driver:.0%} ({os.cpu_count()} cores shared by driver, server "
+            "and PostgreSQL)",
+        ),
+        figure(
+            NAME,
+            "complete: p50 latency",
+            [r["p50_ms"] for r in api],
+            "ms",
+            baseline=baseline,
+            baseline_runs=[r["p50_ms"] for r in bare],
+        ),
+        figure(
+            NAME,
+            "complete: p99 latency",
+            [r["p99_ms"] for r in api],
+            "ms",
+            baseline=baseline,
+            baseline_runs=[r["p99_ms"] for r in bare],
+        ),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
+    host = machine()
+    own_redis = redis.Redis.from_url(redis_url())
+    own_redis.flushdb()  # our own db index only
+    runs: list[dict[str, Any]] = []
+    with bench_database(NAME, keep=args.keep) as url, log_dir() as logs:
+        ledger = Ledger(env=event_store_env(url))
+        pool = open_pool(url, min_size=1, max_size=4)
+        try:
+            create_tables(pool)
+            with phase(f"writing a store of {args.store_orders:,} orders"):
+                shop = ShopGenerator(ledger)
+                shop.generate(args.store_orders)
+                catalog_file = catalog_for(shop)
+                import_catalog(
+                    catalog_file,
+                    ledger=ledger,
+                    store=PostgresCatalog(pool),
+                    now=utc_now(),
+                    by="bench",
+                )
+            catalog = MemoryCatalog(catalog_file)
+            standin = stripe_standin(logs)
+            api = api_server(logs, database_url=url, redis_url=redis_url(), stripe_base=standin.url)
+            bare = bare_server(logs)
+            with running(standin, api, bare):
+                for repeat in range(args.repeats):
+                    with phase(f"run {repeat + 1}: opening {args.carts:,} carts"):
+                        carts = open_carts(
+                            ledger, catalog, args.carts, tag=f"h{repeat}", now=utc_now()
+                        )
+                        httpx.post(
+                            f"{standin.url}/bench/payment_intents",
+                            json=[c.intent_json() for c in carts],
+                            timeout=60,
+                        ).raise_for_status()
+                    targets = {
+                        "api": (api, [f"/store/carts/{c.cart_id}/complete" for c in carts]),
+                        "bare": (bare, [f"/bare/carts/{c.cart_id}/complete" for c in carts]),
+                    }
+                    run: dict[str, Any] = {}
+                    for side in ("api", "bare") if repeat % 2 == 0 else ("bare", "api"):
+                        server, paths = targets[side]
+                        run[side] = load(
+                            server,
+                            "POST",
+                            paths,
+                            cycle=False,
+                            concurrency=args.concurrency,
+                            seconds=args.seconds,
+                            warmup=1.0,
+                        )
+                        if run[side]["ok"] != run[side]["requests"]:
+                            console.log(f"[red]{side}: {run[side]['statuses']}[/]")
+                            console.log(run[side]["error_samples"])
+                    console.log(
+                        f"run {repeat + 1}: complete {run['api']['rps']:,.0f}/s "
+                        f"p99 {run['api']['p99_ms']:.0f} ms; bare {run['bare']['rps']:,.0f}/s "
+                        f"p99 {run['bare']['p99_ms']:.1f} ms"
+                    )
+                    if run["api"]["all_requests"] >= args.carts:
+                        console.log("[yellow]every cart was completed: raise --carts[/]")
+                    runs.append(run)
+        finally:
+            pool.close()
+            ledger.close()
+            own_redis.flushdb()
+            own_redis.close()
+    figures = _figures(runs, args.concurrency)
+    write_results(NAME, host, figures, runs=runs, concurrency=args.concurrency)
+    print_table(figures, title="HTTP checkout")
+    failed = any(r[side]["ok"] != r[side]["requests"] for r in runs for side in ("api", "bare"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
