@@ -15,6 +15,8 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
+    JSONTranscoder,
+    Transcoding,
     InterfaceError,
     OperationalError,
     ProcessRecorder,
@@ -23,6 +25,7 @@ from eventsourcing.persistence import (
 )
 
 from domain.errors import DomainError
+from domain.inventory_level import InventoryLevel
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -38,11 +41,20 @@ class Ledger(Application[UUID]):
     """The event-sourced store of orders, payments, inventory and carts."""
 
     name = "orderledger"
+    # A busy inventory level gathers thousands of reservations; a snapshot every 100
+    # events keeps loading it (at checkout, and for the process manager) cheap.
+    snapshotting_intervals = {InventoryLevel: 100}  # noqa: RUF012
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
+        if self.snapshots is not None:
+            _bound_retries(self.snapshots.recorder)
         # Told how long each append took (for metrics), when set.
         self.on_append: Callable[[float], None] | None = None
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(SetAsList())
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder also keeps tracking rows, so the process manager can save
@@ -95,6 +107,19 @@ class Ledger(Application[UUID]):
     def head(self) -> int:
         """The highest notification id in the store (0 when empty)."""
         return self.recorder.max_notification_id() or 0
+
+
+class SetAsList(Transcoding):
+    """Sets in aggregate state (snapshots) as JSON lists."""
+
+    type = set
+    name = "set"
+
+    def encode(self, obj: set[Any]) -> list[Any]:
+        return sorted(obj)
+
+    def decode(self, data: list[Any]) -> set[Any]:
+        return set(data)
 
 
 # The library retries these ten times, waiting for a pooled connection each time: during
