@@ -15,13 +15,13 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
-    JSONTranscoder,
-    Transcoding,
     InterfaceError,
+    JSONTranscoder,
     OperationalError,
     ProcessRecorder,
     Recording,
     Tracking,
+    Transcoding,
 )
 
 from domain.errors import DomainError
@@ -43,7 +43,7 @@ class Ledger(Application[UUID]):
     name = "orderledger"
     # A busy inventory level gathers thousands of reservations; a snapshot every 100
     # events keeps loading it (at checkout, and for the process manager) cheap.
-    snapshotting_intervals = {InventoryLevel: 100}  # noqa: RUF012
+    snapshotting_intervals = {InventoryLevel: 100}
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
