@@ -30,7 +30,9 @@ def test_a_level_with_hundreds_of_reservations_loads_from_a_snapshot_equal_to_it
     level = InventoryLevel.stock(
         item_id=f"v-{uuid4().hex[:6]}",
         location_id="berlin",
-        stocked_quantity=5,
+        # Never short, so a running process manager (other tests' servers share this
+        # database) has nothing to record on it; the test records shortfalls itself.
+        stocked_quantity=1_000,
         allow_backorder=True,
         now=NOW,
     )
@@ -38,7 +40,7 @@ def test_a_level_with_hundreds_of_reservations_loads_from_a_snapshot_equal_to_it
     for i in range(230):
         level = ledger.repository.get(level.id)
         level.reserve(1, order_id=f"o{i}", line_id="l", now=NOW)
-        if level.available < 0 and i % 50 == 0:
+        if i % 50 == 0:
             level.record_backorder(
                 shortfall=1, order_id=f"o{i}", reservation_version=level.version, now=NOW
             )
