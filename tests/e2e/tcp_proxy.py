@@ -7,8 +7,10 @@ within a tenth of a second), as a server restart would.
 from __future__ import annotations
 
 import contextlib
+import errno
 import socket
 import threading
+import time
 
 TICK = 0.1
 
@@ -24,7 +26,16 @@ class TcpProxy:
     def start(self) -> None:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        # After a cut the old listener lets go of the port within one accept tick.
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                listener.bind(("127.0.0.1", self.port))
+                break
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise
+                time.sleep(TICK)
         listener.listen(64)
         listener.settimeout(TICK)
         self.port = listener.getsockname()[1]
