@@ -10,6 +10,7 @@ import gc
 import logging
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,6 +113,19 @@ class Batch:
     count: int
     last: int
     events: list[tuple[int, str, Any]]
+    ids: Sequence[int] = ()  # every notification read (pages only), in order
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What one batch did: how far it went (``count``, as ``Batch``), the position it
+    reached, the notifications consumed summed over its projections, and whether the
+    page was full (more may follow at once)."""
+
+    count: int
+    last: int
+    consumed: int
+    full: bool
 
 
 Reader = Callable[[int, frozenset[str]], Batch]  # (position, topics) -> the next batch
@@ -185,47 +199,83 @@ class ProjectionRuntime:
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_lock_key(name),))
             gen = generation if generation is not None else self.generation(conn, name)
-            return self._advance_in(conn, projector, gen)
+            return self._advance_many_in(conn, [(projector, gen)], self._read_page).consumed
 
-    def _advance_in(
-        self, conn: psycopg.Connection[Any], projector: Projector, generation: int
-    ) -> int:
-        return self._advance_many_in(conn, [(projector, generation)], self._read_page)[0]
+    def advance_all(self) -> "Advanced":
+        """Process one page of the log for every projection at once, in one transaction:
+        the page is read and each event decoded once, however many views take it (the
+        live path; one projection after another would read the log eight times)."""
+        names = sorted(self.projectors)  # the lock order rebuilds use too: no deadlocks
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(key)) "
+                "FROM unnest(%s::text[]) WITH ORDINALITY AS locks(key, n) ORDER BY n",
+                ([_lock_key(name) for name in names],),
+            )
+            generations: dict[str, int] = dict(
+                conn.execute(
+                    f"SELECT projection, generation FROM {VIEWS}.registry "
+                    "WHERE projection = ANY(%s)",
+                    (names,),
+                ).fetchall()
+            )
+            missing = set(names) - set(generations)
+            if missing:
+                raise LookupError(f"unknown projections {sorted(missing)!r}")
+            targets = [(self.projectors[name], int(generations[name])) for name in names]
+            return self._advance_many_in(conn, targets, self._read_page)
 
     def _advance_many_in(
         self,
         conn: psycopg.Connection[Any],
         targets: Sequence[tuple[Projector, int]],
         read: "Reader",
-    ) -> tuple[int, int]:
+    ) -> "Advanced":
         """Process the next batch of the log for each (projector, generation), in the
         caller's transaction: the log is read and each wanted event decoded once, however
-        many projectors take it. Returns (how far the batch went, position reached)."""
-        positions = []
-        for projector, generation in targets:
-            row = conn.execute(
-                f"SELECT position FROM {VIEWS}.tracking WHERE projection = %s AND generation = %s",
-                (projector.name, generation),
-            ).fetchone()
-            positions.append(int(row[0]) if row else 0)
+        many projectors take it."""
+        positions = self._positions(conn, targets)
         start = min(positions)
         batch = read(start, frozenset().union(*(self._topics[p.name] for p, _ in targets)))
         if not batch.count:
-            return 0, start
+            return Advanced(0, start, 0, False)
         last = batch.last
+        consumed = 0
         for (projector, generation), position, events in zip(
             targets, positions, self._share(batch, targets, positions), strict=True
         ):
             if position >= last:
                 continue
+            consumed += len(batch.ids) - bisect_right(batch.ids, position)
             if events:
                 projector.project(events, PostgresViewStore(conn, projector, generation))
-            conn.execute(
-                f"UPDATE {VIEWS}.tracking SET position = %s, updated_at = now() "
-                "WHERE projection = %s AND generation = %s",
-                (last, projector.name, generation),
-            )
-        return batch.count, last
+        conn.execute(
+            f"UPDATE {VIEWS}.tracking t SET position = %s, updated_at = now() "
+            "FROM unnest(%s::text[], %s::integer[]) AS moved(projection, generation) "
+            "WHERE t.projection = moved.projection AND t.generation = moved.generation "
+            "AND t.position < %s",
+            (
+                last,
+                [p.name for p, _ in targets],
+                [generation for _, generation in targets],
+                last,
+            ),
+        )
+        full = bool(batch.ids) and len(batch.ids) >= self.page_size
+        return Advanced(batch.count, last, consumed, full)
+
+    @staticmethod
+    def _positions(
+        conn: psycopg.Connection[Any], targets: Sequence[tuple[Projector, int]]
+    ) -> list[int]:
+        """Each target's tracking position (0 when it has none yet), in one round trip."""
+        rows = conn.execute(
+            f"SELECT projection, generation, position FROM {VIEWS}.tracking "
+            "WHERE projection = ANY(%s)",
+            ([p.name for p, _ in targets],),
+        ).fetchall()
+        found = {(name, int(generation)): int(position) for name, generation, position in rows}
+        return [found.get((p.name, generation), 0) for p, generation in targets]
 
     def _share(
         self, batch: "Batch", targets: Sequence[tuple[Projector, int]], positions: list[int]
@@ -256,7 +306,9 @@ class ProjectionRuntime:
             return Batch(0, start, [])
         to_domain_event = self.ledger.mapper.to_domain_event
         events = [(n.id, n.topic, to_domain_event(n)) for n in notifications if n.topic in topics]
-        return Batch(len(notifications), notifications[-1].id, events)
+        return Batch(
+            len(notifications), notifications[-1].id, events, [n.id for n in notifications]
+        )
 
     def _read_range(self, start: int, topics: frozenset[str]) -> "Batch":
         """Every notification with ``topics`` in the next ``rebuild_batch`` positions after
@@ -277,12 +329,18 @@ class ProjectionRuntime:
         return Batch(stop - start, stop, events)
 
     def catch_up(self, name: str | None = None) -> int:
-        """Run until the named (or every) projection has reached the head of the log."""
+        """Run until the named (or every) projection has reached the head of the log;
+        returns the notifications consumed, summed over the projections."""
         total = 0
-        for projection in [name] if name else list(self.projectors):
-            while consumed := self.advance(projection):
+        if name is not None:
+            while consumed := self.advance(name):
                 total += consumed
-        return total
+            return total
+        while True:
+            advanced = self.advance_all()
+            total += advanced.consumed
+            if not advanced.full:  # a short page: the head of the log as it was read
+                return total
 
     # --- live ----------------------------------------------------------------------------
 
@@ -361,11 +419,11 @@ class ProjectionRuntime:
                 with self.pool.connection() as conn, conn.transaction():
                     for key in locks:
                         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
-                    consumed, position = self._advance_many_in(conn, targets, self._read_range)
-                if not consumed:
+                    advanced = self._advance_many_in(conn, targets, self._read_range)
+                if not advanced.count:
                     break
                 if progress is not None:
-                    progress(position, max(head, self.ledger.head))
+                    progress(advanced.last, max(head, self.ledger.head))
         with self.pool.connection() as conn, conn.transaction():
             for projector in projectors:
                 create_indexes(conn, projector, new[projector.name])
@@ -374,7 +432,7 @@ class ProjectionRuntime:
             # Blocks the live runner's batches for these projections while we switch.
             for key in locks:
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
-            while self._advance_many_in(conn, targets, self._read_range)[0]:
+            while self._advance_many_in(conn, targets, self._read_range).count:
                 pass
             for projector in projectors:
                 name = projector.name
