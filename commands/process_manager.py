@@ -11,9 +11,10 @@ twice decides nothing twice.
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification
 from eventsourcing.utils import get_topic
 
@@ -31,25 +32,59 @@ _AUTHORIZED = get_topic(PaymentCollection.Authorized)
 _RESERVED = get_topic(InventoryLevel.StockReserved)
 _BACKORDERED = get_topic(InventoryLevel.Backordered)
 
+A = TypeVar("A", bound=Aggregate)
+
 
 class ProcessManager:
     def __init__(
         self,
         services: Services,
         on_backorder: Callable[[dict[str, Any]], None] | None = None,
+        *,
+        follower: str = FOLLOWER,
     ) -> None:
         self._services = services
         self._on_backorder = on_backorder
+        self.follower = follower
 
     def run_once(self) -> int:
-        """Handle one page of the log; returns how many notifications were consumed."""
+        """Handle one page of the log; returns how many notifications were consumed.
+
+        The page's decisions are saved in one transaction with the page's last
+        position. If another writer changed one of those aggregates meanwhile (a
+        command, or another process manager), the page is decided again one
+        notification at a time, each on the state that won.
+        """
         ledger = self._services.ledger
-        position = ledger.followed_up_to(FOLLOWER)
+        position = ledger.followed_up_to(self.follower)
         notifications: Sequence[Notification] = ledger.recorder.select_notifications(
             start=position + 1, limit=PAGE_SIZE
         )
         if not notifications:
             return 0
+        try:
+            self._decide_page(notifications)
+        except IntegrityError:
+            log.debug("page after %s conflicted; deciding one at a time", position)
+            self._one_at_a_time(notifications)
+        return len(notifications)
+
+    def catch_up(self) -> int:
+        total = 0
+        while consumed := self.run_once():
+            total += consumed
+        return total
+
+    def _decide_page(self, notifications: Sequence[Notification]) -> None:
+        decisions = Decisions()
+        for notification in notifications:
+            self._decide(notification, decisions)
+        self._services.ledger.save_tracked(
+            *decisions.aggregates.values(), follower=self.follower, position=notifications[-1].id
+        )
+        decisions.carry_out()
+
+    def _one_at_a_time(self, notifications: Sequence[Notification]) -> None:
         skipped: int | None = None
         for notification in notifications:
             if self._handle_once(notification):
@@ -59,70 +94,74 @@ class ProcessManager:
         if skipped is not None:
             # Nothing to decide at the end of the page: only the position moves on.
             with suppress(IntegrityError):
-                ledger.save_tracked(follower=FOLLOWER, position=skipped)
-        return len(notifications)
-
-    def catch_up(self) -> int:
-        total = 0
-        while consumed := self.run_once():
-            total += consumed
-        return total
+                self._services.ledger.save_tracked(follower=self.follower, position=skipped)
 
     def _handle_once(self, notification: Notification, attempts: int = 8) -> bool:
-        """Handle a notification whose decision has not been saved yet.
+        """Handle a notification whose decision has not been saved yet; False when it
+        needed no decision (nothing saved).
 
         A conflict means either another process manager saved this position (its
         decision stands) or a command changed the same aggregate meanwhile (decide
         again on the new state).
         """
+        ledger = self._services.ledger
         for _ in range(attempts):
+            decisions = Decisions()
+            self._decide(notification, decisions)
+            if not decisions.aggregates:
+                decisions.carry_out()
+                return False
             try:
-                return self._handle(notification)
+                ledger.save_tracked(
+                    *decisions.aggregates.values(), follower=self.follower, position=notification.id
+                )
             except IntegrityError:
-                if self._services.ledger.followed_up_to(FOLLOWER) >= notification.id:
+                if ledger.followed_up_to(self.follower) >= notification.id:
                     log.debug("notification %s handled elsewhere", notification.id)
                     return True
+                continue
+            decisions.carry_out()
+            return True
         raise RuntimeError(f"could not decide on notification {notification.id}")
 
-    def _handle(self, notification: Notification) -> bool:
-        """Decide on one notification; False when it needs no decision (nothing saved)."""
-        ledger = self._services.ledger
+    def _decide(self, notification: Notification, decisions: "Decisions") -> None:
+        """Decide on one notification, adding to ``decisions`` (nothing when none is due)."""
         topic = notification.topic
         if topic == _AUTHORIZED:
-            self._schedule_capture(notification)
-            return True
-        if topic == _RESERVED:
-            return self._check_backorder(notification)
-        if topic == _BACKORDERED and self._on_backorder is not None:
-            event = ledger.mapper.to_domain_event(notification)
-            self._on_backorder(
-                {
-                    "inventory_level_id": str(event.originator_id),
-                    "order_id": getattr(event, "order_id", ""),
-                    "shortfall": getattr(event, "shortfall", 0),
-                }
-            )
-        return False
+            self._schedule_capture(notification, decisions)
+        elif topic == _RESERVED:
+            self._check_backorder(notification, decisions)
+        elif topic == _BACKORDERED and self._on_backorder is not None:
+            event = self._services.ledger.mapper.to_domain_event(notification)
+            alert = {
+                "inventory_level_id": str(event.originator_id),
+                "order_id": getattr(event, "order_id", ""),
+                "shortfall": getattr(event, "shortfall", 0),
+            }
+            on_backorder = self._on_backorder
+            decisions.afterwards(lambda: on_backorder(alert))
 
-    def _schedule_capture(self, notification: Notification) -> None:
+    def _schedule_capture(self, notification: Notification, decisions: "Decisions") -> None:
         services = self._services
         event = services.ledger.mapper.to_domain_event(notification)
-        payment = services.ledger.get_or_none(event.originator_id, PaymentCollection)
+        payment = decisions.get(event.originator_id, PaymentCollection) or (
+            services.ledger.get_or_none(event.originator_id, PaymentCollection)
+        )
         if (
             payment is None
             or payment.is_captured
             or payment.voided
             or payment.authorized_at is None
         ):
-            services.ledger.save_tracked(follower=FOLLOWER, position=notification.id)
             return
         due_at = capture_due_at(services, payment.authorized_at, payment.capture_before)
-        payment.schedule_capture(due_at, now=services.clock())
-        services.ledger.save_tracked(payment, follower=FOLLOWER, position=notification.id)
-        services.timers.set(payment.order_id, due_at, services.clock())
+        payment.schedule_capture(due_at, now=services.clock())  # no event if already so
+        decisions.changed(payment)
+        order_id = payment.order_id
+        decisions.afterwards(lambda: services.timers.set(order_id, due_at, services.clock()))
 
-    def _check_backorder(self, notification: Notification) -> bool:
-        """Record the shortfall a reservation caused; False when there was none (no save)."""
+    def _check_backorder(self, notification: Notification, decisions: "Decisions") -> None:
+        """Record the shortfall a reservation caused, if it caused one."""
         services = self._services
         ledger = services.ledger
         event = ledger.mapper.to_domain_event(notification)
@@ -131,17 +170,48 @@ class ProcessManager:
         # The level as the reservation left it; before it, `quantity` more were available.
         after: InventoryLevel = ledger.repository.get(level_id, version=version)
         if not after.allow_backorder or after.available >= 0:
-            return False
+            return
         available_before = after.available + int(getattr(event, "quantity", 0))
         shortfall = max(-after.available, 0) - max(-available_before, 0)
-        level = ledger.get_or_none(level_id, InventoryLevel)
-        if level is None or shortfall <= 0:
-            return False
-        level.record_backorder(
+        if shortfall <= 0:
+            return
+        level = decisions.get(level_id, InventoryLevel) or ledger.get_or_none(
+            level_id, InventoryLevel
+        )
+        if level is None:
+            return
+        level.record_backorder(  # once per reservation: no event if already recorded
             shortfall=shortfall,
             order_id=str(getattr(event, "order_id", "")),
             reservation_version=version,
             now=services.clock(),
         )
-        ledger.save_tracked(level, follower=FOLLOWER, position=notification.id)
-        return True
+        decisions.changed(level)
+
+
+class Decisions:
+    """What a page (or one notification) decided: the aggregates with new events, each
+    loaded once however many of the page's events concern it, and what to do once they
+    are saved (set timers, tell listeners)."""
+
+    def __init__(self) -> None:
+        self.aggregates: dict[UUID, Aggregate] = {}
+        self._afterwards: list[Callable[[], object]] = []
+
+    def get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        aggregate = self.aggregates.get(aggregate_id)
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def changed(self, aggregate: Aggregate) -> None:
+        if aggregate.pending_events:
+            self.aggregates[aggregate.id] = aggregate
+
+    def afterwards(self, effect: Callable[[], object]) -> None:
+        self._afterwards.append(effect)
+
+    def carry_out(self) -> None:
+        for effect in self._afterwards:
+            try:
+                effect()
+            except Exception:  # a timer or an alert; the sweeper and the log cover for it
+                log.exception("process manager: an after-save effect failed")
