@@ -7,11 +7,16 @@ its payment collection and several inventory levels saves them in one transactio
 import functools
 import time
 import types
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
@@ -20,6 +25,7 @@ from eventsourcing.persistence import (
     OperationalError,
     ProcessRecorder,
     Recording,
+    StoredEvent,
     Tracking,
     Transcoding,
 )
@@ -37,6 +43,13 @@ class ConcurrentChange(DomainError):
     """Another command changed the same aggregates each time this one tried to save."""
 
 
+class StoredReader(Protocol):
+    """Reads the stored state of several aggregates in one round trip: for each, its
+    latest snapshot (if any) then its events after it, in order."""
+
+    def read(self, aggregate_ids: Sequence[UUID]) -> list[StoredEvent]: ...
+
+
 class Ledger(Application[UUID]):
     """The event-sourced store of orders, payments, inventory and carts."""
 
@@ -51,6 +64,8 @@ class Ledger(Application[UUID]):
             _bound_retries(self.snapshots.recorder)
         # Told how long each append took (for metrics), when set.
         self.on_append: Callable[[float], None] | None = None
+        # Set by the composition root: several aggregates in one round trip.
+        self.stored_reader: StoredReader | None = None
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -90,6 +105,36 @@ class Ledger(Application[UUID]):
         if not isinstance(aggregate, kind):
             return None
         return aggregate
+
+    def get_all(self, *aggregate_ids: UUID) -> dict[UUID, Aggregate]:
+        """The current state of each aggregate that exists, read together.
+
+        A command that decides on an order and its payment collection (and the stock
+        levels its lines reserve) needs them all; one statement reads them instead of
+        two round trips (snapshot, then events) for each.
+        """
+        ids = list(dict.fromkeys(aggregate_ids))
+        if self.stored_reader is None:
+            found = {i: self.get_or_none(i, Aggregate) for i in ids}
+            return {i: aggregate for i, aggregate in found.items() if aggregate is not None}
+        events: dict[UUID, list[Any]] = {}
+        to_domain_event = self.mapper.to_domain_event
+        for stored in self.stored_reader.read(ids):
+            events.setdefault(UUID(str(stored.originator_id)), []).append(to_domain_event(stored))
+        aggregates: dict[UUID, Aggregate] = {}
+        for aggregate_id, history in events.items():
+            aggregate: object = project_aggregate(None, history)
+            if isinstance(aggregate, Aggregate):
+                aggregates[aggregate_id] = aggregate
+        return aggregates
+
+    def get_many(self, kind: type[A], *aggregate_ids: UUID) -> dict[UUID, A]:
+        """As ``get_all``, keeping those of ``kind``."""
+        return {
+            i: aggregate
+            for i, aggregate in self.get_all(*aggregate_ids).items()
+            if isinstance(aggregate, kind)
+        }
 
     def save_all(self, *aggregates: Aggregate | None) -> int | None:
         """Save every pending event of ``aggregates`` in one transaction.

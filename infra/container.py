@@ -24,6 +24,7 @@ from infra.read_models import PostgresReadModels
 from infra.resend_mailer import build_mailer
 from infra.schema import create_tables
 from infra.settings import Settings
+from infra.stored_reader import attach_stored_reader
 from infra.stripe_gateway import StripeGateway, StripeWebhookVerifier
 from infra.timers import NoTimers, RedisCaptureTimers
 
@@ -65,7 +66,7 @@ def open_ledger(pool: Pool, database_url: str) -> Ledger:
         # start, unlocked: processes starting together would trip over each other.
         conn.execute("SELECT pg_advisory_lock(hashtext('orderledger-event-store-setup'))")
         try:
-            return Ledger(env=event_store_env(database_url))
+            return attach_stored_reader(Ledger(env=event_store_env(database_url)))
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext('orderledger-event-store-setup'))")
 
