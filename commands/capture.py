@@ -42,9 +42,10 @@ def order_lock(order_id: UUID) -> str:
 
 
 def _load(services: Services, order_id: UUID) -> tuple[Order, PaymentCollection]:
-    order = services.ledger.get_or_none(order_id, Order)
-    payment = services.ledger.get_or_none(payment_collection_id_for(order_id), PaymentCollection)
-    if order is None or payment is None:
+    payment_id = payment_collection_id_for(order_id)
+    found = services.ledger.get_all(order_id, payment_id)
+    order, payment = found.get(order_id), found.get(payment_id)
+    if not isinstance(order, Order) or not isinstance(payment, PaymentCollection):
         raise OrderNotFound(f"There is no order {order_id}.")
     return order, payment
 
@@ -94,7 +95,9 @@ def _capture_payment(
                 _capture_part(services, payment, intent_id, part)
         except (CardDeclined, PaymentRequestRejected, PaymentProviderUnavailable) as error:
             return _capture_failed(services, order_id, error, by=by)
-        return _record_capture(services, order_id, payment.payment_intent_id, amount)
+        return _record_capture(
+            services, order_id, payment.payment_intent_id, amount, loaded=(order, payment)
+        )
 
 
 def _capture_part(
@@ -120,10 +123,19 @@ def _capture_part(
 
 
 def _record_capture(
-    services: Services, order_id: UUID, reference: str, amount: int
+    services: Services,
+    order_id: UUID,
+    reference: str,
+    amount: int,
+    *,
+    loaded: tuple[Order, PaymentCollection] | None = None,
 ) -> CaptureOutcome:
+    """Record the capture Stripe made; on the aggregates already ``loaded`` (under the
+    order's lock) first, reloaded only if another writer saved to them meanwhile."""
+    unused = [loaded] if loaded is not None else []
+
     def attempt() -> CaptureOutcome:
-        order, payment = _load(services, order_id)
+        order, payment = unused.pop() if unused else _load(services, order_id)
         if payment.is_captured:
             return CaptureOutcome(order_id, "already_captured", payment.captured, None)
         now = services.clock()
