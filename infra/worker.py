@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 BACKORDER_STREAM = "inventory.backordered"
 # Captures wait mostly on Stripe and PostgreSQL: a few run at once, so a burst of
 # orders falling due together is not captured one after the other.
-CAPTURE_THREADS = 4
+CAPTURE_THREADS = 8
 
 
 class Worker:
