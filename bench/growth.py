@@ -45,6 +45,7 @@ from infra.database import event_store_env
 from infra.pg import Pool, open_pool
 from infra.projection_runtime import ProjectionRuntime
 from infra.schema import create_tables
+from infra.stored_reader import attach_stored_reader
 from queries.audit.verify import verify_store
 
 NAME = "growth"
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes: list[dict[str, Any]] = []
     generating = 0.0
     with bench_database(NAME, keep=args.keep) as url:
-        ledger = Ledger(env=event_store_env(url))
+        ledger = attach_stored_reader(Ledger(env=event_store_env(url)))
         pool = open_pool(url, min_size=1, max_size=4)
         try:
             create_tables(pool)

@@ -54,6 +54,7 @@ from infra.locks import PostgresLocks
 from infra.ops_store import PostgresSecrets, PostgresWebhookInbox
 from infra.pg import Pool, open_pool
 from infra.schema import create_tables
+from infra.stored_reader import attach_stored_reader
 from infra.stripe_gateway import StripeGateway
 from infra.timers import NoTimers
 
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     host = machine()
     with bench_database(NAME, keep=args.keep) as url:
-        ledger = Ledger(env=event_store_env(url))
+        ledger = attach_stored_reader(Ledger(env=event_store_env(url)))
         pool = open_pool(url, min_size=1, max_size=4)
         try:
             create_tables(pool)

@@ -5,6 +5,7 @@ exception and go through ``InventoryLevel`` events. Importing is an idempotent
 upsert, validated as a whole before anything is written.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated, Protocol
 
@@ -137,8 +138,8 @@ class Variant:
         return region.tax_rate_bp
 
 
-class CatalogStore(Protocol):
-    """Where the catalog is kept (a few Postgres tables)."""
+class CatalogLookup(Protocol):
+    """What pricing a cart and choosing its stock locations read from the catalog."""
 
     def region(self, region_id: str) -> Region | None: ...
 
@@ -147,6 +148,43 @@ class CatalogStore(Protocol):
     def shipping_option(self, shipping_option_id: str) -> ShippingOption | None: ...
 
     def variant(self, variant_id: str) -> Variant | None: ...
+
+
+@dataclass(frozen=True)
+class CatalogSlice:
+    """The part of the catalog one cart needs, read at once (a ``CatalogLookup``)."""
+
+    regions: dict[str, Region]
+    sales_channels: dict[str, SalesChannel]
+    shipping_options: dict[str, ShippingOption]
+    variants: dict[str, Variant]
+
+    def region(self, region_id: str) -> Region | None:
+        return self.regions.get(region_id)
+
+    def sales_channel(self, sales_channel_id: str) -> SalesChannel | None:
+        return self.sales_channels.get(sales_channel_id)
+
+    def shipping_option(self, shipping_option_id: str) -> ShippingOption | None:
+        return self.shipping_options.get(shipping_option_id)
+
+    def variant(self, variant_id: str) -> Variant | None:
+        return self.variants.get(variant_id)
+
+
+class CatalogStore(CatalogLookup, Protocol):
+    """Where the catalog is kept (a few Postgres tables)."""
+
+    def for_cart(
+        self,
+        *,
+        region_id: str,
+        sales_channel_id: str,
+        shipping_option_id: str | None,
+        variant_ids: Collection[str],
+    ) -> CatalogSlice:
+        """Everything pricing and stock placement read for one cart, in one round trip."""
+        ...
 
     def has_stock_location(self, location_id: str) -> bool: ...
 

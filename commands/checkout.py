@@ -14,6 +14,7 @@ from uuid import UUID
 from commands.carts import PAYABLE_STATUSES, load_cart
 from commands.errors import (
     AmountMismatchAtCheckout,
+    CartNotFound,
     NoStockLocation,
     NotOurPayment,
     OrderNotCreated,
@@ -27,7 +28,7 @@ from commands.errors import (
 from commands.ledger import retry_on_conflict
 from commands.order_tokens import access_token_for, token_hash
 from commands.ports import PaymentIntent
-from commands.pricing import price_cart
+from commands.pricing import catalog_for_cart, price_cart
 from commands.services import Services
 from commands.stock import Levels, candidate_locations, reserve_line
 from domain.cart import Cart
@@ -152,22 +153,27 @@ def place_order(services: Services, intent: PaymentIntent, *, cause: str) -> Pla
 def _place(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder:
     ledger = services.ledger
     order_id = order_id_for(intent.id)
-    existing = ledger.get_or_none(order_id, Order)
-    if existing is not None:
+    cart_id = _cart_id_of(intent)
+    # The order (if placed before) and the cart, read together.
+    found = ledger.get_all(order_id, *([cart_id] if cart_id is not None else []))
+    existing = found.get(order_id)
+    if isinstance(existing, Order):
         return PlacedOrder(
             order_id, _token(services, order_id), existing.status, None, created=False
         )
     if intent.cart_id is None:
         raise NotOurPayment(f"PaymentIntent {intent.id} was not started by a cart of this ledger.")
-    try:
-        cart = load_cart(services, UUID(intent.cart_id))
-    except ValueError:
-        raise NotOurPayment(f"PaymentIntent {intent.id} names no cart of this ledger.") from None
+    if cart_id is None:
+        raise NotOurPayment(f"PaymentIntent {intent.id} names no cart of this ledger.")
+    cart = found.get(cart_id)
+    if not isinstance(cart, Cart):
+        raise CartNotFound(f"There is no cart {cart_id}.")
     if cart.is_completed:
         raise CartStateConflict("The cart was completed already with another payment.")
 
     now = services.clock()
-    priced = price_cart(cart, services.catalog)
+    catalog = catalog_for_cart(services.catalog, cart)
+    priced = price_cart(cart, catalog)
     expected = Money(priced.total, priced.region.currency)
     if intent.currency != expected.currency or intent.amount != expected.amount:
         raise AmountMismatchAtCheckout(
@@ -175,8 +181,9 @@ def _place(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder
             f"of {expected}."
         )
 
+    locations = candidate_locations(catalog, cart.sales_channel_id, priced.shipping_option)
     levels = Levels(ledger)
-    locations = candidate_locations(services.catalog, cart.sales_channel_id, priced.shipping_option)
+    levels.prefetch((line.variant_id, location) for line in priced.lines for location in locations)
     lines = [
         reserve_line(levels, line, locations, order_id=str(order_id), now=now)
         for line in priced.lines
@@ -206,6 +213,16 @@ def _place(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder
     cart.complete(order_id=str(order_id), payment_intent_id=intent.id, now=now)
     position = ledger.save_all(order, payment, cart, *levels.touched())
     return PlacedOrder(order_id, token, order.status, position, created=True)
+
+
+def _cart_id_of(intent: PaymentIntent) -> UUID | None:
+    """The cart a PaymentIntent was started for (None when it names none of ours)."""
+    if intent.cart_id is None:
+        return None
+    try:
+        return UUID(intent.cart_id)
+    except ValueError:
+        return None
 
 
 def _token(services: Services, order_id: UUID) -> str:

@@ -15,7 +15,6 @@ from eventsourcing.application import (
     AggregateNotFoundError,
     Application,
     ProcessingEvent,
-    project_aggregate,
 )
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
@@ -123,7 +122,11 @@ class Ledger(Application[UUID]):
             events.setdefault(UUID(str(stored.originator_id)), []).append(to_domain_event(stored))
         aggregates: dict[UUID, Aggregate] = {}
         for aggregate_id, history in events.items():
-            aggregate: object = project_aggregate(None, history)
+            aggregate: Any = None
+            # The library's project_aggregate checks each event against a runtime
+            # Protocol, which cost a fifth of checkout's time; the events are ours.
+            for event in history:
+                aggregate = event.mutate(aggregate)
             if isinstance(aggregate, Aggregate):
                 aggregates[aggregate_id] = aggregate
         return aggregates

@@ -2,7 +2,14 @@
 
 from dataclasses import dataclass
 
-from commands.catalog import CatalogStore, Region, ShippingOption, Variant
+from commands.catalog import (
+    CatalogLookup,
+    CatalogSlice,
+    CatalogStore,
+    Region,
+    ShippingOption,
+    Variant,
+)
 from commands.errors import (
     UnknownRegion,
     UnknownShippingOption,
@@ -27,7 +34,7 @@ class PricedCart:
         return self.totals.total
 
 
-def variant_in_region(catalog: CatalogStore, variant_id: str, region: Region) -> Variant:
+def variant_in_region(catalog: CatalogLookup, variant_id: str, region: Region) -> Variant:
     variant = catalog.variant(variant_id)
     if variant is None:
         raise UnknownVariant(f"There is no variant {variant_id!r}.")
@@ -59,7 +66,17 @@ def shipping_for(option: ShippingOption, region: Region) -> Shipping:
     )
 
 
-def price_cart(cart: Cart, catalog: CatalogStore) -> PricedCart:
+def catalog_for_cart(catalog: CatalogStore, cart: Cart) -> CatalogSlice:
+    """What pricing the cart and placing its stock read, in one round trip."""
+    return catalog.for_cart(
+        region_id=cart.region_id,
+        sales_channel_id=cart.sales_channel_id,
+        shipping_option_id=cart.shipping_option_id,
+        variant_ids=[item["variant_id"] for item in cart.lines.values()],
+    )
+
+
+def price_cart(cart: Cart, catalog: CatalogLookup) -> PricedCart:
     """Current catalog prices for the cart; lines have no stock location yet."""
     region = catalog.region(cart.region_id)
     if region is None:

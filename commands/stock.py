@@ -6,10 +6,11 @@ backorders allowed, a level can always take it). No mapped location is an error,
 never an arbitrary fallback.
 """
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from commands.catalog import CatalogStore, ShippingOption
+from commands.catalog import CatalogLookup, ShippingOption
 from commands.errors import NoStockLocation, UnknownSalesChannel
 from commands.ledger import Ledger
 from domain.errors import InsufficientStock
@@ -34,6 +35,13 @@ class Levels:
             )
         return self._levels[key]
 
+    def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Load the levels of these (variant, location) pairs together, in one read."""
+        wanted = {key: inventory_level_id_for(*key) for key in keys if key not in self._levels}
+        found = self._ledger.get_many(InventoryLevel, *wanted.values())
+        for key, level_id in wanted.items():
+            self._levels[key] = found.get(level_id)
+
     def touched(self) -> list[InventoryLevel]:
         return [
             level for level in self._levels.values() if level is not None and level.pending_events
@@ -41,7 +49,7 @@ class Levels:
 
 
 def candidate_locations(
-    catalog: CatalogStore, sales_channel_id: str, shipping_option: ShippingOption | None
+    catalog: CatalogLookup, sales_channel_id: str, shipping_option: ShippingOption | None
 ) -> list[str]:
     if shipping_option is not None and shipping_option.stock_location_id:
         return [shipping_option.stock_location_id]

@@ -1,12 +1,36 @@
 """The catalog in Postgres tables (adapter for ``commands.catalog.CatalogStore``)."""
 
+from collections.abc import Collection
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from commands.catalog import CatalogFile, Region, SalesChannel, ShippingOption, Variant
+from commands.catalog import (
+    CatalogFile,
+    CatalogSlice,
+    Region,
+    SalesChannel,
+    ShippingOption,
+    Variant,
+)
 from infra.pg import Pool
 from infra.schema import SCHEMA
+
+REGIONS = f"SELECT id, currency, tax_rate_bp, tax_shipping FROM {SCHEMA}.regions WHERE id = %s"
+SALES_CHANNELS = f"SELECT id, stock_location_ids FROM {SCHEMA}.sales_channels WHERE id = %s"
+SHIPPING_OPTIONS = (
+    f"SELECT id, region_id, name, amount, stock_location_id "
+    f"FROM {SCHEMA}.shipping_options WHERE id = %s"
+)
+VARIANTS = (
+    f"SELECT v.id, v.product_id, v.sku, p.title || ' / ' || v.title, v.prices, "
+    f"p.tax_rate_bp FROM {SCHEMA}.variants v JOIN {SCHEMA}.products p "
+    f"ON p.id = v.product_id WHERE v.id = ANY(%s)"
+)
+
+
+def _sales_channel(row: Any) -> SalesChannel:
+    return SalesChannel(row[0], tuple(row[1]))
 
 
 class PostgresCatalog:
@@ -14,35 +38,50 @@ class PostgresCatalog:
         self._pool = pool
 
     def region(self, region_id: str) -> Region | None:
-        row = self._one(
-            f"SELECT id, currency, tax_rate_bp, tax_shipping FROM {SCHEMA}.regions WHERE id = %s",
-            region_id,
-        )
+        row = self._one(REGIONS, region_id)
         return Region(*row) if row else None
 
     def sales_channel(self, sales_channel_id: str) -> SalesChannel | None:
-        row = self._one(
-            f"SELECT id, stock_location_ids FROM {SCHEMA}.sales_channels WHERE id = %s",
-            sales_channel_id,
-        )
-        return SalesChannel(row[0], tuple(row[1])) if row else None
+        row = self._one(SALES_CHANNELS, sales_channel_id)
+        return _sales_channel(row) if row else None
 
     def shipping_option(self, shipping_option_id: str) -> ShippingOption | None:
-        row = self._one(
-            f"SELECT id, region_id, name, amount, stock_location_id "
-            f"FROM {SCHEMA}.shipping_options WHERE id = %s",
-            shipping_option_id,
-        )
+        row = self._one(SHIPPING_OPTIONS, shipping_option_id)
         return ShippingOption(*row) if row else None
 
     def variant(self, variant_id: str) -> Variant | None:
-        row = self._one(
-            f"SELECT v.id, v.product_id, v.sku, p.title || ' / ' || v.title, v.prices, "
-            f"p.tax_rate_bp FROM {SCHEMA}.variants v JOIN {SCHEMA}.products p "
-            f"ON p.id = v.product_id WHERE v.id = %s",
-            variant_id,
-        )
+        row = self._one(VARIANTS, [variant_id])
         return Variant(*row) if row else None
+
+    def for_cart(
+        self,
+        *,
+        region_id: str,
+        sales_channel_id: str,
+        shipping_option_id: str | None,
+        variant_ids: Collection[str],
+    ) -> CatalogSlice:
+        """The four lookups sent together in one pipeline: one round trip, one snapshot each."""
+        with self._pool.connection() as conn:
+            with conn.pipeline():
+                regions = conn.execute(REGIONS, (region_id,))
+                channels = conn.execute(SALES_CHANNELS, (sales_channel_id,))
+                options = (
+                    conn.execute(SHIPPING_OPTIONS, (shipping_option_id,))
+                    if shipping_option_id is not None
+                    else None
+                )
+                variants = conn.execute(VARIANTS, (list(dict.fromkeys(variant_ids)),))
+            return CatalogSlice(
+                regions={row[0]: Region(*row) for row in regions.fetchall()},
+                sales_channels={row[0]: _sales_channel(row) for row in channels.fetchall()},
+                shipping_options=(
+                    {row[0]: ShippingOption(*row) for row in options.fetchall()}
+                    if options is not None
+                    else {}
+                ),
+                variants={row[0]: Variant(*row) for row in variants.fetchall()},
+            )
 
     def has_stock_location(self, location_id: str) -> bool:
         return (

@@ -30,10 +30,11 @@ class PostgresStoredReader:
     def read(self, aggregate_ids: Sequence[UUID]) -> list[StoredEvent]:
         if not aggregate_ids:
             return []
+        # The library's connections are in autocommit: one statement, one snapshot of
+        # the database, no transaction to open or close.
         with self._datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self._statement, {"ids": list(aggregate_ids)}, prepare=True)
             rows = curs.fetchall()
-            conn.rollback()  # a read: leave the pooled connection idle, not in a transaction
         return [
             StoredEvent(
                 originator_id=row["originator_id"],
