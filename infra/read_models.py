@@ -1,7 +1,7 @@
 """Queries over the views and the catalog tables (adapter for ``queries.ports.ReadModels``)."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 from uuid import UUID
@@ -16,12 +16,33 @@ from infra.view_store import VIEWS
 Row = dict[str, Any]
 
 
+# A product page in one statement: the product, its variants (ordered by id) and the
+# units available per variant, over the channel's locations or, without one, all.
+PRODUCT_ON_SALE = f"""
+SELECT p.id, p.title,
+  coalesce((SELECT json_agg(json_build_object(
+                'id', v.id, 'product_id', v.product_id, 'sku', v.sku, 'title', v.title,
+                'prices', v.prices) ORDER BY v.id)
+            FROM {SCHEMA}.variants v WHERE v.product_id = p.id), '[]'::json) AS variants,
+  coalesce((SELECT json_object_agg(a.variant_id, a.n) FROM (
+                SELECT l.variant_id, sum(greatest(l.available, 0)) AS n
+                FROM {VIEWS}.inventory_levels l
+                JOIN {SCHEMA}.variants v ON v.id = l.variant_id
+                WHERE v.product_id = p.id
+                  AND (%(channel)s::text IS NULL OR EXISTS (
+                      SELECT 1 FROM {SCHEMA}.sales_channels c
+                      WHERE c.id = %(channel)s::text AND l.location_id = ANY(c.stock_location_ids)))
+                GROUP BY l.variant_id) a), '{{}}'::json) AS available
+FROM {SCHEMA}.products p WHERE p.id = %(product)s
+"""
+
+
 class PostgresReadModels:
     def __init__(self, pool: Pool, runtime: ProjectionRuntime) -> None:
         self._pool = pool
         self._runtime = runtime
 
-    def _all(self, query: str, params: Sequence[Any] = ()) -> list[Row]:
+    def _all(self, query: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(query, params)
             return cur.fetchall()
@@ -78,6 +99,16 @@ class PostgresReadModels:
             f"SELECT id, title FROM {SCHEMA}.products WHERE id = %s", (product_id,)
         )
         return self._with_variants(products)[0] if products else None
+
+    def product_on_sale(
+        self, product_id: str, sales_channel_id: str | None
+    ) -> tuple[Row, dict[str, int]] | None:
+        rows = self._all(PRODUCT_ON_SALE, {"product": product_id, "channel": sales_channel_id})
+        if not rows:
+            return None
+        row = rows[0]
+        available = {variant: int(n) for variant, n in row.pop("available").items()}
+        return row, available
 
     def _with_variants(self, products: list[Row]) -> list[Row]:
         if not products:

@@ -28,6 +28,13 @@ class ReadModels(Protocol):
 
     def product(self, product_id: str) -> Row | None: ...
 
+    def product_on_sale(
+        self, product_id: str, sales_channel_id: str | None
+    ) -> tuple[Row, dict[str, int]] | None:
+        """A product with its variants, and their availability (as ``availability``),
+        read together in one statement; None when there is no such product."""
+        ...
+
     def availability(
         self, variant_ids: Sequence[str], sales_channel_id: str | None
     ) -> dict[str, int]:

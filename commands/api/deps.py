@@ -16,7 +16,7 @@ class AdminKeyVerifier(Protocol):
         ...
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 

@@ -22,7 +22,7 @@ ProductId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 OrderToken = Annotated[str | None, Header(alias="X-Order-Token", max_length=200)]
 
 
-def get_products(request: Request) -> reviews.Products:
+async def get_products(request: Request) -> reviews.Products:
     # The catalog's product table (written by the catalog import, not a projection).
     products: reviews.Products = request.app.state.read_models
     return products

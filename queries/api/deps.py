@@ -7,7 +7,9 @@ from fastapi import Depends, Query, Request, Response
 from queries.ports import ReadModels
 
 
-def get_read_models(request: Request) -> ReadModels:
+# Dependencies that only read app.state are coroutines: FastAPI runs a plain function
+# dependency in its thread pool, a hop that cost more than the lookup.
+async def get_read_models(request: Request) -> ReadModels:
     models: ReadModels = request.app.state.read_models
     return models
 

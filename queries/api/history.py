@@ -17,7 +17,7 @@ from queries.errors import NotFoundError
 router = APIRouter(prefix="/admin", tags=["admin: audit"])
 
 
-def get_event_store(request: Request) -> EventStore:
+async def get_event_store(request: Request) -> EventStore:
     """The ledger, seen through the audit's port (the container is made in the lifespan)."""
     store: EventStore = request.app.state.container.ledger
     return store

@@ -94,11 +94,7 @@ def order_by_payment_intent(
     return summary_of(row)
 
 
-def _products_out(
-    models: ReadModelsDep, rows: list[dict[str, Any]], channel: str | None
-) -> list[ProductOut]:
-    variant_ids = [v["id"] for row in rows for v in row["variants"]]
-    available = models.availability(variant_ids, channel)
+def _products_out(rows: list[dict[str, Any]], available: dict[str, int]) -> list[ProductOut]:
     return [
         ProductOut(
             id=row["id"],
@@ -129,7 +125,9 @@ def list_products(
 ) -> dict[str, Any]:
     caught_up(models, response, min_position, "inventory_levels")
     rows = models.products(limit=limit, offset=offset)
-    return {"data": _products_out(models, rows, sales_channel_id), "limit": limit, "offset": offset}
+    variant_ids = [v["id"] for row in rows for v in row["variants"]]
+    available = models.availability(variant_ids, sales_channel_id)
+    return {"data": _products_out(rows, available), "limit": limit, "offset": offset}
 
 
 @router.get("/products/{product_id}")
@@ -141,7 +139,8 @@ def get_product(
     min_position: MinPosition = None,
 ) -> ProductOut:
     caught_up(models, response, min_position, "inventory_levels")
-    row = models.product(product_id)
-    if row is None:
+    found = models.product_on_sale(product_id, sales_channel_id)
+    if found is None:
         raise NotFoundError(f"There is no product {product_id!r}.")
-    return _products_out(models, [row], sales_channel_id)[0]
+    row, available = found
+    return _products_out([row], available)[0]

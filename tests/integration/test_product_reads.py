@@ -1,0 +1,103 @@
+"""A product page read in one statement says what the separate reads say."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from commands.catalog import CatalogFile
+from commands.catalog_import import import_catalog
+from infra.catalog_store import PostgresCatalog
+from infra.read_models import PostgresReadModels
+from tests.integration.projection_world import Shop, fresh_database, open_shop
+from tests.unit.domain.builders import NOW
+
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_ok]
+
+CATALOG: dict[str, Any] = {
+    "regions": [{"id": "eu", "currency": "eur", "tax_rate_bp": 2000, "tax_shipping": True}],
+    "stock_locations": [
+        {"id": "berlin", "name": "Berlin"},
+        {"id": "paris", "name": "Paris"},
+        {"id": "rome", "name": "Rome"},
+    ],
+    "sales_channels": [
+        {"id": "web", "stock_location_ids": ["berlin", "paris"]},
+        {"id": "shop-rome", "stock_location_ids": ["rome"]},
+    ],
+    "shipping_options": [],
+    "products": [
+        {
+            "id": "tee",
+            "title": "T-shirt",
+            "tax_rate_bp": None,
+            "variants": [
+                {"id": "tee-s", "sku": "TEE-S", "title": "S", "prices": {"eur": 2500}},
+                {"id": "tee-m", "sku": "TEE-M", "title": "M", "prices": {"eur": 2500, "usd": 2700}},
+                {"id": "tee-l", "sku": "TEE-L", "title": "L", "prices": {"eur": 2600}},
+            ],
+        },
+        {
+            "id": "gift-card",
+            "title": "Gift card",
+            "tax_rate_bp": 0,
+            "variants": [
+                {"id": "card-25", "sku": "CARD-25", "title": "25", "prices": {"eur": 2500}}
+            ],
+        },
+    ],
+    "inventory": [
+        {"variant_id": "tee-s", "location_id": "berlin", "stocked_quantity": 4},
+        {"variant_id": "tee-s", "location_id": "paris", "stocked_quantity": 3},
+        {"variant_id": "tee-s", "location_id": "rome", "stocked_quantity": 9},
+        {"variant_id": "tee-m", "location_id": "rome", "stocked_quantity": 2},
+        {"variant_id": "tee-l", "location_id": "berlin", "stocked_quantity": 0},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def models(database_url: str) -> Iterator[PostgresReadModels]:
+    with fresh_database(database_url) as url, open_shop(url) as shop:
+        _stock(shop)
+        runtime = shop.runtime()
+        runtime.catch_up()
+        yield PostgresReadModels(shop.pool, runtime)
+
+
+def _stock(shop: Shop) -> None:
+    catalog = CatalogFile.model_validate(CATALOG)
+    import_catalog(
+        catalog, ledger=shop.ledger, store=PostgresCatalog(shop.pool), now=NOW, by="test"
+    )
+
+
+@pytest.mark.parametrize("channel", [None, "web", "shop-rome", "no-such-channel"])
+@pytest.mark.parametrize("product_id", ["tee", "gift-card"])
+def test_one_read_equals_the_product_and_its_availability_read_apart(
+    models: PostgresReadModels, product_id: str, channel: str | None
+) -> None:
+    found = models.product_on_sale(product_id, channel)
+
+    assert found is not None
+    row, available = found
+    apart = models.product(product_id)
+    assert apart is not None
+    assert row == apart
+    variant_ids = [v["id"] for v in apart["variants"]]
+    assert available == models.availability(variant_ids, channel)
+
+
+def test_availability_sums_the_channels_locations(models: PostgresReadModels) -> None:
+    every = models.product_on_sale("tee", None)
+    web = models.product_on_sale("tee", "web")
+    assert every is not None and web is not None
+    assert every[1] == {"tee-s": 16, "tee-m": 2, "tee-l": 0}
+    assert web[1] == {"tee-s": 7, "tee-l": 0}
+    assert [v["id"] for v in web[0]["variants"]] == ["tee-l", "tee-m", "tee-s"]
+
+
+def test_an_unknown_product_reads_as_none(models: PostgresReadModels) -> None:
+    assert models.product_on_sale("no-such-product", "web") is None
