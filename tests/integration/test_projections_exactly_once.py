@@ -112,6 +112,35 @@ def test_a_batch_that_crashes_after_writing_its_rows_is_rolled_back_and_done_aga
     assert_views_agree_with(shop, sales, levels)
 
 
+def test_a_shared_batch_that_crashes_in_one_view_commits_nothing_for_any_view(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = shop.runtime(page_size=50)
+    runtime.catch_up()
+    sales, levels = busy_day(shop)
+    crashes: set[str] = set()
+    # The last view in lock order crashes after every other view wrote its rows.
+    assert sorted(runtime.projectors)[-1] == "storefront_orders"
+    projector = runtime.projectors["storefront_orders"]
+    monkeypatch.setattr(
+        projector, "project", crash_once_after(projector.project, "storefront_orders", crashes)
+    )
+    before = positions(shop.pool)
+
+    with pytest.raises(Crash):
+        runtime.advance_all()
+
+    assert crashes == {"storefront_orders"}
+    assert positions(shop.pool) == before
+    assert rows_for(shop.pool, "order_transactions", "order_id", ids(sales)) == []
+    assert rows_for(shop.pool, "inventory_levels", "level_id", ids(levels)) == []
+
+    runtime.catch_up()
+
+    assert set(positions(shop.pool).values()) == {shop.ledger.head}
+    assert_views_agree_with(shop, sales, levels)
+
+
 def crash_once_after(
     project: Callable[..., None], name: str, crashed: set[str]
 ) -> Callable[..., None]:
