@@ -47,6 +47,8 @@ class PostgresStoredReader:
 
 
 def _statement(schema: str, events_table: str, snapshots_table: str | None) -> Composed:
+    """Per aggregate (a lateral join, so each range is an index scan of its own): the
+    latest snapshot, then the events after it."""
     events = SQL("{}.{}").format(Identifier(schema), Identifier(events_table))
     if snapshots_table is None:
         return SQL(
@@ -56,16 +58,17 @@ def _statement(schema: str, events_table: str, snapshots_table: str | None) -> C
         ).format(events=events)
     snapshots = SQL("{}.{}").format(Identifier(schema), Identifier(snapshots_table))
     return SQL(
-        "WITH latest AS ("
-        " SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state"
-        " FROM {snapshots} WHERE originator_id = ANY(%(ids)s::uuid[])"
-        " ORDER BY originator_id, originator_version DESC) "
-        "SELECT originator_id, originator_version, topic, state, 0 AS part FROM latest "
+        "SELECT s.originator_id, s.originator_version, s.topic, s.state, 0 AS part "
+        "FROM unnest(%(ids)s::uuid[]) AS wanted(id) CROSS JOIN LATERAL ("
+        " SELECT originator_id, originator_version, topic, state FROM {snapshots}"
+        " WHERE originator_id = wanted.id ORDER BY originator_version DESC LIMIT 1) s "
         "UNION ALL "
-        "SELECT e.originator_id, e.originator_version, e.topic, e.state, 1 FROM {events} e "
-        "WHERE e.originator_id = ANY(%(ids)s::uuid[]) AND e.originator_version > coalesce("
-        " (SELECT l.originator_version FROM latest l WHERE l.originator_id = e.originator_id),"
-        " 0) "
+        "SELECT e.originator_id, e.originator_version, e.topic, e.state, 1 "
+        "FROM unnest(%(ids)s::uuid[]) AS wanted(id) CROSS JOIN LATERAL ("
+        " SELECT originator_id, originator_version, topic, state FROM {events}"
+        " WHERE originator_id = wanted.id AND originator_version > coalesce("
+        "  (SELECT max(originator_version) FROM {snapshots} WHERE originator_id = wanted.id),"
+        "  0)) e "
         "ORDER BY originator_id, part, originator_version"
     ).format(events=events, snapshots=snapshots)
 
