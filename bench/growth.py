@@ -178,7 +178,9 @@ def _figures(sizes: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "ms",
                 baseline=base,
                 baseline_runs=[t * 1000 for t in before["level_load"]],
-                note="a level replays every reservation made on it (no snapshots)" if last else "",
+                note="from its latest snapshot (one every 25 events) and the events after it"
+                if last
+                else "",
             ),
             figure(
                 NAME,
