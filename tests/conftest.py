@@ -6,6 +6,7 @@ DATABASE_URL unset → an embedded PostgreSQL in a temporary folder.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -50,16 +51,17 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             )
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """URL of Redis database 15, flushed at the start of the session.
+@contextlib.contextmanager
+def redis_database(db: int) -> Iterator[str]:
+    """URL of database ``db`` of the Redis at REDIS_URL (or the local default), flushed
+    first; never another database of the shared server.
 
     Skips when no Redis answers, except on CI (CI=true) or when REDIS_URL was set
     explicitly: then a missing Redis is a failure, not a reason to skip.
     """
     configured = os.environ.get("REDIS_URL")
     parts = urlsplit(configured or DEFAULT_REDIS_URL)
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{TEST_REDIS_DB}", parts.query, ""))
+    url = urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
     try:
         client.ping()
@@ -73,3 +75,10 @@ def redis_url() -> Iterator[str]:
         yield url
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """URL of Redis database 15, flushed at the start of the session."""
+    with redis_database(TEST_REDIS_DB) as url:
+        yield url

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
 
 from infra.stripe_emulator import RunningEmulator
+from tests.conftest import redis_database
 from tests.e2e.conftest import stripe_emulator  # noqa: F401  (a session fixture, re-used)
 from tests.faults.faithful_stripe import FaithfulStripe, faithful_stripe
 
@@ -19,22 +17,8 @@ FAULTS_REDIS_DB = 11
 @pytest.fixture(scope="session")
 def faults_redis_url() -> Iterator[str]:
     """Redis database 11 of the shared server, flushed at the start (never another db)."""
-    configured = os.environ.get("REDIS_URL")
-    parts = urlsplit(configured or "redis://127.0.0.1:6379/0")
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{FAULTS_REDIS_DB}", parts.query, ""))
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        message = f"Redis at {parts.hostname}:{parts.port or 6379} does not answer: {error}"
-        if configured or os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    try:
-        client.flushdb()
+    with redis_database(FAULTS_REDIS_DB) as url:
         yield url
-    finally:
-        client.close()
 
 
 @pytest.fixture(scope="session")
