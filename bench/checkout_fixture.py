@@ -24,6 +24,7 @@ from eventsourcing.domain import Aggregate
 from bench.shop import CURRENCY, LOCATIONS, SHIPPING, ShopGenerator
 from commands.catalog import (
     CatalogFile,
+    CatalogSlice,
     ProductIn,
     Region,
     RegionIn,
@@ -85,50 +86,27 @@ def product_id(variant: str) -> str:
     return "prod_" + variant.removeprefix("variant_")
 
 
-class MemoryCatalog:
-    """``CatalogStore`` reads over a ``CatalogFile`` (for pricing carts during setup)."""
-
-    def __init__(self, catalog: CatalogFile) -> None:
-        self._regions = {
+def memory_catalog(catalog: CatalogFile) -> CatalogSlice:
+    """The whole catalog file as the lookups pricing reads (for deciding carts in setup)."""
+    return CatalogSlice(
+        regions={
             r.id: Region(r.id, r.currency, r.tax_rate_bp, r.tax_shipping) for r in catalog.regions
-        }
-        self._channels = {
+        },
+        sales_channels={
             c.id: SalesChannel(c.id, tuple(c.stock_location_ids)) for c in catalog.sales_channels
-        }
-        self._options = {
+        },
+        shipping_options={
             o.id: ShippingOption(o.id, o.region_id, o.name, o.amount, o.stock_location_id)
             for o in catalog.shipping_options
-        }
-        self._variants = {
+        },
+        variants={
             v.id: Variant(
                 v.id, p.id, v.sku, f"{p.title} / {v.title}", dict(v.prices), p.tax_rate_bp
             )
             for p in catalog.products
             for v in p.variants
-        }
-        self._locations = {s.id for s in catalog.stock_locations}
-
-    def region(self, region_id: str) -> Region | None:
-        return self._regions.get(region_id)
-
-    def sales_channel(self, sales_channel_id: str) -> SalesChannel | None:
-        return self._channels.get(sales_channel_id)
-
-    def shipping_option(self, shipping_option_id: str) -> ShippingOption | None:
-        return self._options.get(shipping_option_id)
-
-    def variant(self, variant_id: str) -> Variant | None:
-        return self._variants.get(variant_id)
-
-    def has_stock_location(self, location_id: str) -> bool:
-        return location_id in self._locations
-
-    def upsert(self, catalog: CatalogFile) -> None:
-        raise NotImplementedError("read-only")
-
-    @property
-    def variant_ids(self) -> list[str]:
-        return sorted(self._variants)
+        },
+    )
 
 
 @dataclass
@@ -153,11 +131,11 @@ class OpenCart:
 
 
 def open_carts(
-    ledger: Ledger, catalog: MemoryCatalog, count: int, *, tag: str, now: datetime, seed: int = 7
+    ledger: Ledger, catalog: CatalogSlice, count: int, *, tag: str, now: datetime, seed: int = 7
 ) -> list[OpenCart]:
     """``count`` carts (2–3 lines each, shipping chosen, payment session open), saved in bulk."""
     rng = random.Random(f"{seed}:{tag}")
-    variants = catalog.variant_ids
+    variants = sorted(catalog.variants)
     carts: list[OpenCart] = []
     for index in range(count):
         cart = Cart.start(
@@ -189,7 +167,7 @@ def open_carts(
     return carts
 
 
-def bare_levels(catalog: MemoryCatalog, *, now: datetime) -> dict[str, InventoryLevel]:
+def bare_levels(catalog: CatalogSlice, *, now: datetime) -> dict[str, InventoryLevel]:
     """A level per variant under its own item id (``bare:<variant>``), apart from the shop's."""
     return {
         variant: InventoryLevel.stock(
@@ -199,14 +177,14 @@ def bare_levels(catalog: MemoryCatalog, *, now: datetime) -> dict[str, Inventory
             allow_backorder=False,
             now=now,
         )
-        for variant in catalog.variant_ids
+        for variant in sorted(catalog.variants)
     }
 
 
 def place_in_memory(
     open_cart: OpenCart,
     levels: dict[str, InventoryLevel],
-    catalog: MemoryCatalog,
+    catalog: CatalogSlice,
     *,
     now: datetime,
 ) -> list[Aggregate]:

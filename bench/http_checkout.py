@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import redis
 
-from bench.checkout_fixture import MemoryCatalog, catalog_for, open_carts
+from bench.checkout_fixture import catalog_for, memory_catalog, open_carts
 from bench.common import (
     bench_database,
     console,
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                     now=utc_now(),
                     by="bench",
                 )
-            catalog = MemoryCatalog(catalog_file)
+            catalog = memory_catalog(catalog_file)
             standin = stripe_standin(logs)
             api = api_server(logs, database_url=url, redis_url=redis_url(), stripe_base=standin.url)
             bare = bare_server(logs)
@@ -152,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
                             server,
                             "POST",
                             paths,
-                            cycle=False,
+                            # A cart completes once at the API; the bare endpoint keeps no
+                            # state and, far faster, would use up every cart in warm-up.
+                            cycle=side == "bare",
                             concurrency=args.concurrency,
                             seconds=args.seconds,
                             warmup=1.0,

@@ -32,9 +32,9 @@ from typing import Any
 import psycopg
 
 from bench.checkout_fixture import (
-    MemoryCatalog,
     bare_levels,
     catalog_for,
+    memory_catalog,
     open_carts,
     place_in_memory,
 )
@@ -54,6 +54,7 @@ from bench.servers import die_with_parent
 from bench.shop import ShopGenerator
 from bench.stock import NAME as STOCK_NAME
 from bench.stock import StockStorefrontOrdersProjection, StockStorefrontOrdersView
+from commands.catalog import CatalogSlice
 from commands.ledger import Ledger
 from infra.container import utc_now
 from infra.database import conninfo, event_store_env
@@ -184,7 +185,7 @@ def _phase(
     mode: str,
     url: str,
     ledger: Ledger,
-    catalog: MemoryCatalog,
+    catalog: CatalogSlice,
     levels: dict[str, Any],
     *,
     rate: float,
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             with phase(f"writing a store of {args.store_orders:,} orders, views caught up"):
                 shop = ShopGenerator(ledger)
                 shop.generate(args.store_orders)
-                catalog = MemoryCatalog(catalog_for(shop))
+                catalog = memory_catalog(catalog_for(shop))
                 levels = bare_levels(catalog, now=utc_now())
                 ledger.save_all(*levels.values())
                 runtime = ProjectionRuntime(ledger, pool)

@@ -30,16 +30,17 @@ from typing import Any
 
 from bench.checkout_fixture import (
     CURRENCY,
-    MemoryCatalog,
     OpenCart,
     bare_levels,
     catalog_for,
+    memory_catalog,
     open_carts,
     place_in_memory,
 )
 from bench.common import bench_database, console, figure, machine, median, phase, write_results
 from bench.report import print_table
 from bench.shop import ShopGenerator
+from commands.catalog import CatalogSlice
 from commands.catalog_import import import_catalog
 from commands.checkout import _place
 from commands.ledger import Ledger
@@ -118,7 +119,7 @@ def run_use_case(services: Services, carts: list[OpenCart]) -> dict[str, float]:
 
 
 def prebuild(
-    carts: list[OpenCart], catalog: MemoryCatalog, levels: dict[str, InventoryLevel]
+    carts: list[OpenCart], catalog: CatalogSlice, levels: dict[str, InventoryLevel]
 ) -> list[list[Any]]:
     """Each cart's order, decided in memory: a list of pending events per order."""
     now = datetime.now(UTC)
@@ -147,7 +148,7 @@ class WriteBench:
 
     ledger: Ledger
     services: Services
-    catalog: MemoryCatalog
+    catalog: CatalogSlice
     levels: dict[str, InventoryLevel]
 
     @classmethod
@@ -157,7 +158,7 @@ class WriteBench:
         import_catalog(
             catalog_file, ledger=ledger, store=services.catalog, now=utc_now(), by="bench"
         )
-        catalog = MemoryCatalog(catalog_file)
+        catalog = memory_catalog(catalog_file)
         levels = bare_levels(catalog, now=utc_now())
         ledger.save_all(*levels.values())
         return cls(ledger, services, catalog, levels)
