@@ -114,7 +114,9 @@ def event_store_env(database_url: str) -> dict[str, str]:
         "POSTGRES_USER": url.user,
         "POSTGRES_PASSWORD": url.password,
         "POSTGRES_POOL_SIZE": "5",
-        "POSTGRES_MAX_OVERFLOW": "10",
+        # Room for the worker's capture threads (16) besides its followers; the pool
+        # keeps five and opens the others only while a burst lasts.
+        "POSTGRES_MAX_OVERFLOW": "20",
         "POSTGRES_CONNECT_TIMEOUT": str(url.connect_timeout),
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_LOCK_TIMEOUT": "5",

@@ -22,9 +22,10 @@ from infra.timers import listen_for_due_captures
 log = logging.getLogger(__name__)
 
 BACKORDER_STREAM = "inventory.backordered"
-# Captures wait mostly on Stripe and PostgreSQL: a few run at once, so a burst of
-# orders falling due together is not captured one after the other.
-CAPTURE_THREADS = 8
+# Captures wait mostly on Stripe, the order's lock and PostgreSQL: many run at once,
+# so a burst of orders falling due together is not captured one after the other
+# (bench-capture: a burst of 200 at ~80/s with 8 threads, ~95/s with 16).
+CAPTURE_THREADS = 16
 
 
 class Worker:
