@@ -28,7 +28,7 @@ def test_a_tcp_url_becomes_the_event_store_environment() -> None:
         "POSTGRES_USER": "shop",
         "POSTGRES_PASSWORD": "s3cret",
         "POSTGRES_POOL_SIZE": "5",
-        "POSTGRES_MAX_OVERFLOW": "10",
+        "POSTGRES_MAX_OVERFLOW": "20",
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_LOCK_TIMEOUT": "5",
