@@ -36,6 +36,7 @@ from commands.catalog import (
     Variant,
     VariantIn,
 )
+from commands.catalog_import import import_catalog
 from commands.ledger import Ledger
 from commands.pricing import price_cart
 from domain.cart import Cart
@@ -44,6 +45,10 @@ from domain.inventory_level import InventoryLevel
 from domain.money import Money
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
+from infra.catalog_store import PostgresCatalog
+from infra.container import utc_now
+from infra.pg import Pool
+from infra.schema import create_tables
 
 REGION = "reg_eu"
 CHANNEL = "sc_web"
@@ -84,6 +89,17 @@ def catalog_for(shop: ShopGenerator) -> CatalogFile:
 
 def product_id(variant: str) -> str:
     return "prod_" + variant.removeprefix("variant_")
+
+
+def shop_with_catalog(ledger: Ledger, pool: Pool, orders: int) -> tuple[ShopGenerator, CatalogFile]:
+    """A store of ``orders`` orders (``bench.shop``) with its catalog imported: where the
+    HTTP benchmarks start."""
+    create_tables(pool)
+    shop = ShopGenerator(ledger)
+    shop.generate(orders)
+    catalog = catalog_for(shop)
+    import_catalog(catalog, ledger=ledger, store=PostgresCatalog(pool), now=utc_now(), by="bench")
+    return shop, catalog
 
 
 def memory_catalog(catalog: CatalogFile) -> CatalogSlice:

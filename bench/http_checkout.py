@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 import redis
 
-from bench.checkout_fixture import catalog_for, memory_catalog, open_carts
+from bench.checkout_fixture import memory_catalog, open_carts, shop_with_catalog
 from bench.common import (
     bench_database,
     console,
@@ -41,14 +41,10 @@ from bench.common import (
 )
 from bench.report import print_table
 from bench.servers import api_server, bare_server, load, log_dir, running, stripe_standin
-from bench.shop import ShopGenerator
-from commands.catalog_import import import_catalog
 from commands.ledger import Ledger
-from infra.catalog_store import PostgresCatalog
 from infra.container import utc_now
 from infra.database import event_store_env
 from infra.pg import open_pool
-from infra.schema import create_tables
 
 NAME = "http"
 
@@ -114,18 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         ledger = Ledger(env=event_store_env(url))
         pool = open_pool(url, min_size=1, max_size=4)
         try:
-            create_tables(pool)
             with phase(f"writing a store of {args.store_orders:,} orders"):
-                shop = ShopGenerator(ledger)
-                shop.generate(args.store_orders)
-                catalog_file = catalog_for(shop)
-                import_catalog(
-                    catalog_file,
-                    ledger=ledger,
-                    store=PostgresCatalog(pool),
-                    now=utc_now(),
-                    by="bench",
-                )
+                _, catalog_file = shop_with_catalog(ledger, pool, args.store_orders)
             catalog = memory_catalog(catalog_file)
             standin = stripe_standin(logs)
             api = api_server(logs, database_url=url, redis_url=redis_url(), stripe_base=standin.url)

@@ -28,7 +28,7 @@ from typing import Any
 
 import redis
 
-from bench.checkout_fixture import catalog_for, product_id
+from bench.checkout_fixture import product_id, shop_with_catalog
 from bench.common import (
     bench_database,
     console,
@@ -41,15 +41,10 @@ from bench.common import (
 )
 from bench.report import print_table
 from bench.servers import api_server, bare_server, load, log_dir, running, stripe_standin
-from bench.shop import ShopGenerator
-from commands.catalog_import import import_catalog
 from commands.ledger import Ledger
-from infra.catalog_store import PostgresCatalog
-from infra.container import utc_now
 from infra.database import event_store_env
 from infra.pg import open_pool
 from infra.projection_runtime import ProjectionRuntime
-from infra.schema import create_tables
 
 NAME = "reads"
 TARGET = 0.6  # read / bare endpoint throughput
@@ -134,14 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         ledger = Ledger(env=event_store_env(url))
         pool = open_pool(url, min_size=1, max_size=4)
         try:
-            create_tables(pool)
             with phase(f"writing a store of {args.store_orders:,} orders, views caught up"):
-                shop = ShopGenerator(ledger)
-                shop.generate(args.store_orders)
-                catalog = catalog_for(shop)
-                import_catalog(
-                    catalog, ledger=ledger, store=PostgresCatalog(pool), now=utc_now(), by="bench"
-                )
+                shop, _ = shop_with_catalog(ledger, pool, args.store_orders)
                 runtime = ProjectionRuntime(ledger, pool)
                 runtime.ensure()
                 runtime.catch_up()
