@@ -23,6 +23,7 @@ from infra import http_errors
 from infra.container import Container, build_container
 from infra.health import router as health_router
 from infra.settings import Settings
+from infra.storefront_reads import AsyncStorefrontReads
 from infra.web.cors import CorsPerSurface
 from infra.web.idempotency import Idempotency
 from infra.web.limits import BodySizeLimit, MemoryRates, RateLimit, RedisRates
@@ -59,6 +60,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = make_container()
         attach(app, container)
+        storefront = await AsyncStorefrontReads.open(container.database_url)
+        app.state.storefront_reads = storefront
         worker = Worker(container) if run_worker else None
         if worker is not None:
             worker.start()
@@ -67,6 +70,7 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop()
+            await storefront.close()
             if container_factory is None:
                 container.close()
 

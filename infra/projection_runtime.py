@@ -504,23 +504,27 @@ class ProjectionRuntime:
         return result
 
 
+# The position every named view has processed (the least of their positions).
+VIEWS_POSITION = (
+    f"SELECT coalesce(min(t.position), 0) FROM {VIEWS}.registry r "
+    f"JOIN {VIEWS}.tracking t ON t.projection = r.projection "
+    "AND t.generation = r.generation WHERE r.projection = ANY(%s)"
+)
+FIRST_WAIT, LONGEST_WAIT = 0.005, 0.05  # between two looks at the views' position
+
+
 def wait_for_position(
     pool: Pool, position: int, names: Sequence[str], timeout: float = 2.0
 ) -> bool:
     """Wait (bounded) until every named view has processed ``position``."""
     deadline = time.monotonic() + timeout
-    delay = 0.005
+    delay = FIRST_WAIT
     while True:
         with pool.connection() as conn:
-            row = conn.execute(
-                f"SELECT coalesce(min(t.position), 0) FROM {VIEWS}.registry r "
-                f"JOIN {VIEWS}.tracking t ON t.projection = r.projection "
-                "AND t.generation = r.generation WHERE r.projection = ANY(%s)",
-                (list(names),),
-            ).fetchone()
+            row = conn.execute(VIEWS_POSITION, (list(names),)).fetchone()
         if row is not None and int(row[0]) >= position:
             return True
         if time.monotonic() >= deadline:
             return False
         time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+        delay = min(delay * 2, LONGEST_WAIT)

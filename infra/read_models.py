@@ -16,27 +16,6 @@ from infra.view_store import VIEWS
 Row = dict[str, Any]
 
 
-# A product page in one statement: the product, its variants (ordered by id) and the
-# units available per variant, over the channel's locations or, without one, all.
-PRODUCT_ON_SALE = f"""
-SELECT p.id, p.title,
-  coalesce((SELECT json_agg(json_build_object(
-                'id', v.id, 'product_id', v.product_id, 'sku', v.sku, 'title', v.title,
-                'prices', v.prices) ORDER BY v.id)
-            FROM {SCHEMA}.variants v WHERE v.product_id = p.id), '[]'::json) AS variants,
-  coalesce((SELECT json_object_agg(a.variant_id, a.n) FROM (
-                SELECT l.variant_id, sum(greatest(l.available, 0)) AS n
-                FROM {VIEWS}.inventory_levels l
-                JOIN {SCHEMA}.variants v ON v.id = l.variant_id
-                WHERE v.product_id = p.id
-                  AND (%(channel)s::text IS NULL OR EXISTS (
-                      SELECT 1 FROM {SCHEMA}.sales_channels c
-                      WHERE c.id = %(channel)s::text AND l.location_id = ANY(c.stock_location_ids)))
-                GROUP BY l.variant_id) a), '{{}}'::json) AS available
-FROM {SCHEMA}.products p WHERE p.id = %(product)s
-"""
-
-
 class PostgresReadModels:
     def __init__(self, pool: Pool, runtime: ProjectionRuntime) -> None:
         self._pool = pool
@@ -49,13 +28,6 @@ class PostgresReadModels:
 
     def wait_for(self, position: int, views: Sequence[str], timeout: float = 2.0) -> bool:
         return wait_for_position(self._pool, position, views, timeout)
-
-    def storefront_order_by_payment_intent(self, payment_intent_id: str) -> Row | None:
-        rows = self._all(
-            f"SELECT * FROM {VIEWS}.storefront_orders WHERE payment_intent_id = %s",
-            (payment_intent_id,),
-        )
-        return rows[0] if rows else None
 
     def admin_orders(self, *, status: str | None, limit: int, offset: int) -> tuple[list[Row], int]:
         where, params = ("WHERE status = %s", [status]) if status else ("", [])
@@ -99,16 +71,6 @@ class PostgresReadModels:
             f"SELECT id, title FROM {SCHEMA}.products WHERE id = %s", (product_id,)
         )
         return self._with_variants(products)[0] if products else None
-
-    def product_on_sale(
-        self, product_id: str, sales_channel_id: str | None
-    ) -> tuple[Row, dict[str, int]] | None:
-        rows = self._all(PRODUCT_ON_SALE, {"product": product_id, "channel": sales_channel_id})
-        if not rows:
-            return None
-        row = rows[0]
-        available = {variant: int(n) for variant, n in row.pop("available").items()}
-        return row, available
 
     def _with_variants(self, products: list[Row]) -> list[Row]:
         if not products:

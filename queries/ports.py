@@ -7,12 +7,28 @@ from uuid import UUID
 Row = dict[str, Any]
 
 
+class StorefrontReads(Protocol):
+    """The storefront's busiest reads, answered without leaving the event loop (a sync
+    endpoint costs a hop to the thread pool and back on every request)."""
+
+    async def wait_for(self, position: int, views: Sequence[str], timeout: float = 2.0) -> bool:
+        """Wait (bounded) until the views have processed ``position``."""
+        ...
+
+    async def order_by_payment_intent(self, payment_intent_id: str) -> Row | None: ...
+
+    async def product_on_sale(
+        self, product_id: str, sales_channel_id: str | None
+    ) -> tuple[Row, dict[str, int]] | None:
+        """A product with its variants, and their availability (as ``availability``),
+        read together in one statement; None when there is no such product."""
+        ...
+
+
 class ReadModels(Protocol):
     def wait_for(self, position: int, views: Sequence[str], timeout: float = 2.0) -> bool:
         """Wait (bounded) until the views have processed ``position``."""
         ...
-
-    def storefront_order_by_payment_intent(self, payment_intent_id: str) -> Row | None: ...
 
     def admin_orders(
         self, *, status: str | None, limit: int, offset: int
@@ -27,13 +43,6 @@ class ReadModels(Protocol):
     def products(self, *, limit: int, offset: int) -> list[Row]: ...
 
     def product(self, product_id: str) -> Row | None: ...
-
-    def product_on_sale(
-        self, product_id: str, sales_channel_id: str | None
-    ) -> tuple[Row, dict[str, int]] | None:
-        """A product with its variants, and their availability (as ``availability``),
-        read together in one statement; None when there is no such product."""
-        ...
 
     def availability(
         self, variant_ids: Sequence[str], sales_channel_id: str | None

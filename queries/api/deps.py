@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request, Response
 
-from queries.ports import ReadModels
+from queries.ports import ReadModels, StorefrontReads
 
 
 # Dependencies that only read app.state are coroutines: FastAPI runs a plain function
@@ -14,7 +14,13 @@ async def get_read_models(request: Request) -> ReadModels:
     return models
 
 
+async def get_storefront_reads(request: Request) -> StorefrontReads:
+    reads: StorefrontReads = request.app.state.storefront_reads
+    return reads
+
+
 ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
+StorefrontReadsDep = Annotated[StorefrontReads, Depends(get_storefront_reads)]
 MinPosition = Annotated[
     int | None,
     Query(ge=0, le=2**62, description="Wait (up to 2 s) until the view has this notification."),
@@ -26,4 +32,14 @@ def caught_up(models: ReadModels, response: Response, position: int | None, *vie
     if position is None:
         return
     reached = models.wait_for(position, views)
+    response.headers["X-View-Caught-Up"] = "true" if reached else "false"
+
+
+async def storefront_caught_up(
+    reads: StorefrontReads, response: Response, position: int | None, *views: str
+) -> None:
+    """``caught_up`` for the storefront's async reads."""
+    if position is None:
+        return
+    reached = await reads.wait_for(position, views)
     response.headers["X-View-Caught-Up"] = "true" if reached else "false"

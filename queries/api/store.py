@@ -5,7 +5,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from queries.api.deps import MinPosition, ReadModelsDep, caught_up
+from queries.api.deps import (
+    MinPosition,
+    ReadModelsDep,
+    StorefrontReadsDep,
+    caught_up,
+    storefront_caught_up,
+)
 from queries.errors import NotFoundError
 
 router = APIRouter(prefix="/store", tags=["store: reads"])
@@ -81,14 +87,14 @@ def summary_of(row: dict[str, Any]) -> OrderSummary:
 
 
 @router.get("/orders/by-payment-intent/{payment_intent_id}")
-def order_by_payment_intent(
+async def order_by_payment_intent(
     payment_intent_id: str,
-    models: ReadModelsDep,
+    reads: StorefrontReadsDep,
     response: Response,
     min_position: MinPosition = None,
 ) -> OrderSummary:
-    caught_up(models, response, min_position, "storefront_orders")
-    row = models.storefront_order_by_payment_intent(payment_intent_id)
+    await storefront_caught_up(reads, response, min_position, "storefront_orders")
+    row = await reads.order_by_payment_intent(payment_intent_id)
     if row is None:
         raise NotFoundError("No order is known for this payment yet.")
     return summary_of(row)
@@ -131,15 +137,15 @@ def list_products(
 
 
 @router.get("/products/{product_id}")
-def get_product(
+async def get_product(
     product_id: str,
-    models: ReadModelsDep,
+    reads: StorefrontReadsDep,
     response: Response,
     sales_channel_id: Annotated[str | None, Query(max_length=64)] = None,
     min_position: MinPosition = None,
 ) -> ProductOut:
-    caught_up(models, response, min_position, "inventory_levels")
-    found = models.product_on_sale(product_id, sales_channel_id)
+    await storefront_caught_up(reads, response, min_position, "inventory_levels")
+    found = await reads.product_on_sale(product_id, sales_channel_id)
     if found is None:
         raise NotFoundError(f"There is no product {product_id!r}.")
     row, available = found

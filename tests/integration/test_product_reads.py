@@ -1,7 +1,8 @@
-"""A product page read in one statement says what the separate reads say."""
+"""A product page read in one statement (on the event loop) says what the separate reads say."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from commands.catalog import CatalogFile
 from commands.catalog_import import import_catalog
 from infra.catalog_store import PostgresCatalog
 from infra.read_models import PostgresReadModels
+from infra.storefront_reads import AsyncStorefrontReads
 from tests.integration.projection_world import Shop, fresh_database, open_shop
 from tests.unit.domain.builders import NOW
 
@@ -59,12 +61,32 @@ CATALOG: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-def models(database_url: str) -> Iterator[PostgresReadModels]:
+def shop_url(database_url: str) -> Iterator[tuple[str, PostgresReadModels]]:
     with fresh_database(database_url) as url, open_shop(url) as shop:
         _stock(shop)
         runtime = shop.runtime()
         runtime.catch_up()
-        yield PostgresReadModels(shop.pool, runtime)
+        yield url, PostgresReadModels(shop.pool, runtime)
+
+
+@pytest.fixture
+def models(shop_url: tuple[str, PostgresReadModels]) -> PostgresReadModels:
+    return shop_url[1]
+
+
+def on_sale(
+    shop_url: tuple[str, PostgresReadModels], product_id: str, channel: str | None
+) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """The storefront's async read, from a pool of its own on a loop of its own."""
+
+    async def read() -> tuple[dict[str, Any], dict[str, int]] | None:
+        reads = await AsyncStorefrontReads.open(shop_url[0], max_size=1)
+        try:
+            return await reads.product_on_sale(product_id, channel)
+        finally:
+            await reads.close()
+
+    return asyncio.run(read())
 
 
 def _stock(shop: Shop) -> None:
@@ -77,9 +99,12 @@ def _stock(shop: Shop) -> None:
 @pytest.mark.parametrize("channel", [None, "web", "shop-rome", "no-such-channel"])
 @pytest.mark.parametrize("product_id", ["tee", "gift-card"])
 def test_one_read_equals_the_product_and_its_availability_read_apart(
-    models: PostgresReadModels, product_id: str, channel: str | None
+    shop_url: tuple[str, PostgresReadModels],
+    models: PostgresReadModels,
+    product_id: str,
+    channel: str | None,
 ) -> None:
-    found = models.product_on_sale(product_id, channel)
+    found = on_sale(shop_url, product_id, channel)
 
     assert found is not None
     row, available = found
@@ -90,14 +115,16 @@ def test_one_read_equals_the_product_and_its_availability_read_apart(
     assert available == models.availability(variant_ids, channel)
 
 
-def test_availability_sums_the_channels_locations(models: PostgresReadModels) -> None:
-    every = models.product_on_sale("tee", None)
-    web = models.product_on_sale("tee", "web")
+def test_availability_sums_the_channels_locations(
+    shop_url: tuple[str, PostgresReadModels],
+) -> None:
+    every = on_sale(shop_url, "tee", None)
+    web = on_sale(shop_url, "tee", "web")
     assert every is not None and web is not None
     assert every[1] == {"tee-s": 16, "tee-m": 2, "tee-l": 0}
     assert web[1] == {"tee-s": 7, "tee-l": 0}
     assert [v["id"] for v in web[0]["variants"]] == ["tee-l", "tee-m", "tee-s"]
 
 
-def test_an_unknown_product_reads_as_none(models: PostgresReadModels) -> None:
-    assert models.product_on_sale("no-such-product", "web") is None
+def test_an_unknown_product_reads_as_none(shop_url: tuple[str, PostgresReadModels]) -> None:
+    assert on_sale(shop_url, "no-such-product", "web") is None

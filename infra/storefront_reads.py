@@ -1,0 +1,100 @@
+"""The storefront's busiest reads on an asyncio connection pool (``queries.ports.StorefrontReads``).
+
+A sync FastAPI endpoint runs in the thread pool: a hop there and back on every
+request that cost more server CPU than the query (bench-reads). These reads await
+PostgreSQL on the event loop instead; the pool's checks, timeouts and errors are the
+sync pool's, so an outage still answers 503.
+"""
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from infra.database import conninfo
+from infra.projection_runtime import FIRST_WAIT, LONGEST_WAIT, VIEWS_POSITION
+from infra.schema import SCHEMA
+from infra.view_store import VIEWS
+
+Row = dict[str, Any]
+
+BY_PAYMENT_INTENT = f"SELECT * FROM {VIEWS}.storefront_orders WHERE payment_intent_id = %s"
+
+# A product page in one statement: the product, its variants (ordered by id) and the
+# units available per variant, over the channel's locations or, without one, all.
+PRODUCT_ON_SALE = f"""
+SELECT p.id, p.title,
+  coalesce((SELECT json_agg(json_build_object(
+                'id', v.id, 'product_id', v.product_id, 'sku', v.sku, 'title', v.title,
+                'prices', v.prices) ORDER BY v.id)
+            FROM {SCHEMA}.variants v WHERE v.product_id = p.id), '[]'::json) AS variants,
+  coalesce((SELECT json_object_agg(a.variant_id, a.n) FROM (
+                SELECT l.variant_id, sum(greatest(l.available, 0)) AS n
+                FROM {VIEWS}.inventory_levels l
+                JOIN {SCHEMA}.variants v ON v.id = l.variant_id
+                WHERE v.product_id = p.id
+                  AND (%(channel)s::text IS NULL OR EXISTS (
+                      SELECT 1 FROM {SCHEMA}.sales_channels c
+                      WHERE c.id = %(channel)s::text AND l.location_id = ANY(c.stock_location_ids)))
+                GROUP BY l.variant_id) a), '{{}}'::json) AS available
+FROM {SCHEMA}.products p WHERE p.id = %(product)s
+"""
+
+
+class AsyncStorefrontReads:
+    def __init__(self, pool: "AsyncConnectionPool[AsyncConnection[DictRow]]") -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, database_url: str, *, max_size: int = 10) -> "AsyncStorefrontReads":
+        pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
+            conninfo(database_url),
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            timeout=10.0,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            check=AsyncConnectionPool.check_connection,
+        )
+        await pool.open(wait=True, timeout=30.0)
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _all(self, query: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Row]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(query, params)
+            return await cursor.fetchall()
+
+    async def wait_for(self, position: int, views: Sequence[str], timeout: float = 2.0) -> bool:
+        deadline = time.monotonic() + timeout
+        delay = FIRST_WAIT
+        while True:
+            rows = await self._all(VIEWS_POSITION, (list(views),))
+            if rows and int(next(iter(rows[0].values()))) >= position:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LONGEST_WAIT)
+
+    async def order_by_payment_intent(self, payment_intent_id: str) -> Row | None:
+        rows = await self._all(BY_PAYMENT_INTENT, (payment_intent_id,))
+        return rows[0] if rows else None
+
+    async def product_on_sale(
+        self, product_id: str, sales_channel_id: str | None
+    ) -> tuple[Row, dict[str, int]] | None:
+        rows = await self._all(
+            PRODUCT_ON_SALE, {"product": product_id, "channel": sales_channel_id}
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        available = {variant: int(n) for variant, n in row.pop("available").items()}
+        return row, available
