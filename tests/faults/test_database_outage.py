@@ -102,6 +102,15 @@ def call(
 def checkout(
     server: LiveServer, shop: Shop, client: httpx.Client, record: Record, finish_by: float
 ) -> None:
+    # The product page (read on the event loop, through its own async pool) first.
+    call(
+        client,
+        record,
+        "product",
+        finish_by,
+        "GET",
+        f"/store/products/tee-{shop.suffix}?sales_channel_id={shop.channel}",
+    )
     cart = call(
         client,
         record,
@@ -146,6 +155,7 @@ class OutageRun:
     before_cut: int  # checkouts completed before the cut
     at_restore: int  # … when the database came back
     probe: httpx.Response | None  # a view read sent just after the cut
+    storefront_probe: httpx.Response | None  # the product page (async pool), just after it
     restored_at: float
 
 
@@ -192,6 +202,9 @@ def _run_outage(server: LiveServer, proxy: TcpProxy, direct_url: str) -> OutageR
     probe = None
     with server.admin() as admin, contextlib.suppress(httpx.HTTPError):
         probe = admin.get("/admin/orders", timeout=ANSWER_BOUND)
+    storefront_probe = None
+    with server.client() as client, contextlib.suppress(httpx.HTTPError):
+        storefront_probe = client.get(f"/store/products/tee-{shop.suffix}", timeout=ANSWER_BOUND)
     pause.wait(max(OUTAGE - (time.monotonic() - cut_at), 0))
     at_restore = len(record.completed)
     proxy.start()  # the same port: the server comes back where it was
@@ -202,7 +215,9 @@ def _run_outage(server: LiveServer, proxy: TcpProxy, direct_url: str) -> OutageR
     for thread in threads:
         thread.join(timeout=FINISH_SECONDS + HTTP_TIMEOUT)
     assert not any(t.is_alive() for t in threads), "a buyer hung"
-    return OutageRun(server, direct_url, record, before_cut, at_restore, probe, restored_at)
+    return OutageRun(
+        server, direct_url, record, before_cut, at_restore, probe, storefront_probe, restored_at
+    )
 
 
 def test_during_a_database_outage_every_answer_comes_back_within_15_s(
@@ -220,6 +235,9 @@ def test_a_database_outage_under_load_answers_503_not_500_and_every_order_is_pla
     assert outage.probe is not None, "a view read during the outage got no answer in 15 s"
     assert outage.probe.status_code == 503, outage.probe.text
     assert outage.probe.json()["error"] == "ServiceUnavailable"
+    storefront = outage.storefront_probe
+    assert storefront is not None, "a storefront read during the outage got no answer in 15 s"
+    assert (storefront.status_code, storefront.json()["error"]) == (503, "ServiceUnavailable")
     statuses = {status for _, status, _ in record.answers}
     assert statuses <= {200, 201, 503}, statuses
     assert {e for _, status, e in record.answers if status == 503} <= {"ServiceUnavailable"}
