@@ -18,7 +18,14 @@ def settled_head(server: LiveServer) -> int:
     """
     ledger = server.container.ledger
     deadline = time.monotonic() + SETTLE_SECONDS
-    while (head := ledger.head) != ledger.followed_up_to(FOLLOWER):
+    while True:
+        # The position first, then the head. The process manager saves a page's
+        # decisions together with the page's last position, which is the head as it
+        # was just before: read the other way round, a head read before that commit
+        # and a position read after it would look settled while the decision is new.
+        followed = ledger.followed_up_to(FOLLOWER)
+        head = ledger.head
+        if head == followed:
+            return head
         assert time.monotonic() < deadline, "the process manager did not catch up"
         time.sleep(0.02)
-    return head

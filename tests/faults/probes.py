@@ -114,10 +114,11 @@ def settled(server: LiveServer, timeout: float = 20.0) -> int:
     projections = server.container.projections
 
     def caught_up() -> bool:
+        # Positions first, then the head (see tests.e2e.ledger_probe.settled_head).
+        followed = ledger.followed_up_to(FOLLOWER)
+        views = projections.status()
         head = ledger.head
-        return ledger.followed_up_to(FOLLOWER) >= head and all(
-            s.position >= head for s in projections.status()
-        )
+        return followed >= head and all(s.position >= head for s in views)
 
     wait_until(caught_up, timeout, "the worker catching up with the log")
     return ledger.head
