@@ -13,7 +13,7 @@ from commands.errors import (
     UnknownShippingOption,
 )
 from commands.ledger import retry_on_conflict
-from commands.pricing import PricedCart, price_cart, variant_in_region
+from commands.pricing import PricedCart, price_from_catalog, variant_in_region
 from commands.services import Services
 from domain.cart import Cart
 from domain.errors import CartStateConflict, InvalidRequestValue
@@ -61,7 +61,7 @@ def create_cart(
         now=services.clock(),
     )
     position = services.ledger.save_all(cart)
-    return CartResult(price_cart(cart, services.catalog), position)
+    return CartResult(price_from_catalog(cart, services.catalog), position)
 
 
 def _change(services: Services, cart_id: UUID, decide: Any) -> CartResult:
@@ -69,7 +69,7 @@ def _change(services: Services, cart_id: UUID, decide: Any) -> CartResult:
         cart = load_cart(services, cart_id)
         _check_not_paid(services, cart)
         decide(cart)
-        priced = price_cart(cart, services.catalog)
+        priced = price_from_catalog(cart, services.catalog)
         position = services.ledger.save_all(cart)
         return CartResult(priced, position)
 
@@ -113,7 +113,7 @@ def choose_shipping(services: Services, cart_id: UUID, *, shipping_option_id: st
 
 
 def get_cart(services: Services, cart_id: UUID) -> PricedCart:
-    return price_cart(load_cart(services, cart_id), services.catalog)
+    return price_from_catalog(load_cart(services, cart_id), services.catalog)
 
 
 PAYABLE_STATUSES = frozenset(
@@ -151,4 +151,4 @@ def _sync_payment_session(services: Services, result: CartResult) -> CartResult:
         return services.ledger.save_all(fresh)
 
     position = retry_on_conflict(record)
-    return CartResult(price_cart(load_cart(services, cart.id), services.catalog), position)
+    return CartResult(price_from_catalog(load_cart(services, cart.id), services.catalog), position)

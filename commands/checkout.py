@@ -28,7 +28,7 @@ from commands.errors import (
 from commands.ledger import retry_on_conflict
 from commands.order_tokens import access_token_for, token_hash
 from commands.ports import PaymentIntent
-from commands.pricing import catalog_for_cart, price_cart
+from commands.pricing import catalog_for_cart, price_cart, price_from_catalog
 from commands.services import Services
 from commands.stock import Levels, candidate_locations, reserve_line
 from domain.cart import Cart
@@ -78,7 +78,7 @@ def start_payment_session(services: Services, cart_id: UUID) -> PaymentSession:
         raise CartStateConflict("The cart was completed; start a new cart.")
     if not cart.lines:
         raise CartStateConflict("The cart is empty.")
-    priced = price_cart(cart, services.catalog)
+    priced = price_from_catalog(cart, services.catalog)
     total, currency = priced.total, priced.region.currency
     if total <= 0:
         raise CartStateConflict("The cart has nothing to pay.")

@@ -506,7 +506,7 @@ class ProjectionRuntime:
 
 # The position every named view has processed (the least of their positions).
 VIEWS_POSITION = (
-    f"SELECT coalesce(min(t.position), 0) FROM {VIEWS}.registry r "
+    f"SELECT coalesce(min(t.position), 0) AS position FROM {VIEWS}.registry r "
     f"JOIN {VIEWS}.tracking t ON t.projection = r.projection "
     "AND t.generation = r.generation WHERE r.projection = ANY(%s)"
 )

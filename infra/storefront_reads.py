@@ -76,7 +76,7 @@ class AsyncStorefrontReads:
         delay = FIRST_WAIT
         while True:
             rows = await self._all(VIEWS_POSITION, (list(views),))
-            if rows and int(next(iter(rows[0].values()))) >= position:
+            if rows and int(rows[0]["position"]) >= position:
                 return True
             if time.monotonic() >= deadline:
                 return False
