@@ -11,11 +11,12 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, OperationalError
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from infra.database import conninfo
+from infra.pg import AsyncCheckUnlessRecent
 from infra.projection_runtime import FIRST_WAIT, LONGEST_WAIT, VIEWS_POSITION
 from infra.schema import SCHEMA
 from infra.view_store import VIEWS
@@ -58,7 +59,7 @@ class AsyncStorefrontReads:
             open=False,
             timeout=10.0,
             kwargs={"autocommit": True, "row_factory": dict_row},
-            check=AsyncConnectionPool.check_connection,
+            check=AsyncCheckUnlessRecent(),
         )
         await pool.open(wait=True, timeout=30.0)
         return cls(pool)
@@ -67,6 +68,15 @@ class AsyncStorefrontReads:
         await self._pool.close()
 
     async def _all(self, query: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Row]:
+        try:
+            return await self._once(query, params)
+        except OperationalError:
+            # A connection the server dropped since its last check (the pool checks
+            # those not used for a second) fails once; the pool has discarded it, and
+            # a read can be asked again. A real outage fails again: 503.
+            return await self._once(query, params)
+
+    async def _once(self, query: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Row]:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(query, params)
             return await cursor.fetchall()

@@ -52,7 +52,10 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return redact(json.dumps(entry, default=str))
+        line = json.dumps(entry, default=str)
+        # The request log's lines are made of safe fields only (see RequestLog); the
+        # nine patterns over every line were a tenth of a storefront read's time.
+        return line if getattr(record, "redacted", False) else redact(line)
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -146,6 +149,7 @@ class PrometheusTelemetry:
             self._metrics.webhooks.labels(outcome).inc()
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _ORDER_IN_PATH = re.compile(r"/orders/([0-9a-f-]{36})")
 
 
@@ -182,15 +186,17 @@ class RequestLog:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope.get("method", "")
             fields: dict[str, Any] = {
-                "request_id": request_id,
-                "method": method,
+                # The two fields the client chose are masked one by one, as any line is.
+                "request_id": redact(request_id) if incoming else request_id,
+                "method": method if method in _METHODS else redact(method),
                 "route": route,
                 "status": status,
                 "duration_ms": round(duration * 1000, 2),
             }
             if match := _ORDER_IN_PATH.search(scope.get("path", "")):
                 fields["order_id"] = match.group(1)
-            request_log.info("request", extra={"fields": fields})
+            # Besides those: the route's template, status, duration and the order's uuid.
+            request_log.info("request", extra={"fields": fields, "redacted": True})
             metrics = self._metrics()
             if metrics is not None:
                 metrics.requests.labels(method, route, str(status)).inc()

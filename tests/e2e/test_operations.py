@@ -191,6 +191,8 @@ def test_logs_carry_no_email_key_token_or_client_secret_after_a_checkout(
         with live_server.client() as client:
             cart, intent_id = authorized_cart(live_server, client, shop, 1)
             done = client.post(f"/store/carts/{cart['id']}/complete").json()
+            # The request id is the client's to choose, and echoed back as chosen.
+            echoed = client.get("/health", headers={"x-request-id": "ada@example.com"})
             secret = live_server.stripe().v1.payment_intents.retrieve(intent_id).client_secret
             logging.getLogger("probe").warning(
                 "a careless line: ada@example.com %s %s %s",
@@ -203,6 +205,8 @@ def test_logs_carry_no_email_key_token_or_client_secret_after_a_checkout(
         root.setLevel(level)
     output = stream.getvalue()
     assert '"request_id"' in output and '"route": "/store/carts/{cart_id}/complete"' in output
+    assert echoed.headers["x-request-id"] == "ada@example.com"
+    assert '"request_id": "<email>", "method": "GET", "route": "/health"' in output
     for leak in ("ada@example.com", live_server.admin_key, secret, done["access_token"]):
         assert leak not in output
 
