@@ -27,21 +27,24 @@ BY_PAYMENT_INTENT = f"SELECT * FROM {VIEWS}.storefront_orders WHERE payment_inte
 
 # A product page in one statement: the product, its variants (ordered by id) and the
 # units available per variant, over the channel's locations or, without one, all.
+# Summed per variant through the (variant_id, location_id) index: a join of all
+# levels with the product's variants made the planner scan every level per request.
 PRODUCT_ON_SALE = f"""
 SELECT p.id, p.title,
   coalesce((SELECT json_agg(json_build_object(
                 'id', v.id, 'product_id', v.product_id, 'sku', v.sku, 'title', v.title,
                 'prices', v.prices) ORDER BY v.id)
             FROM {SCHEMA}.variants v WHERE v.product_id = p.id), '[]'::json) AS variants,
-  coalesce((SELECT json_object_agg(a.variant_id, a.n) FROM (
-                SELECT l.variant_id, sum(greatest(l.available, 0)) AS n
+  coalesce((SELECT json_object_agg(v.id, a.n)
+            FROM {SCHEMA}.variants v CROSS JOIN LATERAL (
+                SELECT sum(greatest(l.available, 0)) AS n
                 FROM {VIEWS}.inventory_levels l
-                JOIN {SCHEMA}.variants v ON v.id = l.variant_id
-                WHERE v.product_id = p.id
+                WHERE l.variant_id = v.id
                   AND (%(channel)s::text IS NULL OR EXISTS (
                       SELECT 1 FROM {SCHEMA}.sales_channels c
                       WHERE c.id = %(channel)s::text AND l.location_id = ANY(c.stock_location_ids)))
-                GROUP BY l.variant_id) a), '{{}}'::json) AS available
+                ) a
+            WHERE v.product_id = p.id AND a.n IS NOT NULL), '{{}}'::json) AS available
 FROM {SCHEMA}.products p WHERE p.id = %(product)s
 """
 
