@@ -3,7 +3,7 @@
 import hashlib
 import itertools
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,7 +12,7 @@ from psycopg import Connection, sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from projections.base import Projector, Row
+from projections.base import Projector, Row, Table
 
 VIEWS = "views"  # stable names readers use (SQL views), tracking and registry
 DATA = "view_data"  # the tables behind them, one set per generation
@@ -62,7 +62,7 @@ def create_tables(
 ) -> None:
     """The generation's tables, with their indexes unless ``indexes`` is False (a rebuild
     loads them first and then calls ``create_indexes``: one sort instead of an index
-    insertion per row)."""
+    insertion per row); those the projector reads by (``Table.read_by``) always."""
     for table in projector.tables:
         name = sql.Identifier(DATA, physical_name(projector.name, table.name, generation))
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(name))
@@ -77,15 +77,29 @@ def create_tables(
                 name, columns, sql.Identifier(table.key)
             )
         )
-    if indexes:
-        create_indexes(conn, projector, generation)
+    _create(conn, projector, generation, lambda table: table.indexes if indexes else table.read_by)
 
 
 def create_indexes(conn: Connection[Any], projector: Projector, generation: int) -> None:
-    """The secondary indexes of the generation's tables (the primary keys come with them)."""
+    """The secondary indexes of the generation's tables (the primary keys come with them),
+    but for those a rebuild made with the tables (``Table.read_by``)."""
+    _create(
+        conn,
+        projector,
+        generation,
+        lambda table: tuple(i for i in table.indexes if i not in table.read_by),
+    )
+
+
+def _create(
+    conn: Connection[Any],
+    projector: Projector,
+    generation: int,
+    which: Callable[[Table], tuple[str, ...]],
+) -> None:
     for table in projector.tables:
         name = sql.Identifier(DATA, physical_name(projector.name, table.name, generation))
-        for index in table.indexes:
+        for index in which(table):
             unique = "UNIQUE " if index.startswith("UNIQUE ") else ""
             conn.execute(
                 sql.SQL("CREATE {}INDEX ON {} {}").format(
@@ -138,6 +152,8 @@ class PostgresViewStore:
         return found
 
     def rows_where(self, table: str, column: str, values: Collection[Any]) -> list[Row]:
+        if not self._tables[table].can_read_by(column):
+            raise ValueError(f"{table} has no index to read by {column}: declare it in read_by.")
         if not values:
             return []
         query = sql.SQL("SELECT * FROM {} WHERE {} = ANY(%b)").format(

@@ -24,10 +24,21 @@ class Table:
     name: str
     columns: dict[str, str]
     indexes: tuple[str, ...] = ()
+    # Those of ``indexes`` the projector reads rows by (``ViewStore.rows_where``): a
+    # rebuild makes them with the table, the others once the table is loaded. Without
+    # one, each batch of a rebuild scanned all the rows loaded so far: quadratic.
+    read_by: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         return next(iter(self.columns))
+
+    def can_read_by(self, column: str) -> bool:
+        """Whether rows can be found by ``column`` through an index (the key's, or one of
+        ``read_by`` that starts with it)."""
+        return column == self.key or any(
+            index.removeprefix("UNIQUE ").startswith(f"({column}") for index in self.read_by
+        )
 
 
 class ViewStore(Protocol):

@@ -20,6 +20,7 @@ ORDER_TRANSACTIONS = Table(
         "created_at": "timestamptz",
     },
     indexes=("(order_id, created_at)", "(payment_collection_id)"),
+    read_by=("(payment_collection_id)",),  # the authorized amount so far, per collection
 )
 
 _KINDS: dict[type, str] = {
