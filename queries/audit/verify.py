@@ -40,6 +40,7 @@ from queries.audit.fold import (
 from queries.audit.ports import EventStore, TransactionsView, ViewSnapshot, ViewTotal
 from queries.audit.source import PAGE_SIZE, head, read_log
 from queries.audit.summary import MoneySummary
+from queries.streaming import fewer_collections
 
 # Saves are contiguous in the log and far shorter than this.
 SAVE_SPAN: Final = 1_000
@@ -372,14 +373,15 @@ def verify_store(
     """Replay every order and collection in the store and check it; see the module doc."""
     verifier = Verifier(now=now, on_violation=on_violation)
     snapshots = view.snapshot() if view is not None else nullcontext(None)
-    with snapshots as snapshot:
+    with fewer_collections(), snapshots as snapshot:
         stop = head(store)
         at_view = snapshot.position if snapshot is not None else stop
         stop = max(stop, at_view)
         _fold(store, verifier, 1, at_view, stop, page_size, progress)
         if snapshot is not None:
             verifier.compare_view(snapshot.totals)
-    _fold(store, verifier, at_view + 1, stop, stop, page_size, progress)
+    with fewer_collections():
+        _fold(store, verifier, at_view + 1, stop, stop, page_size, progress)
     return verifier.finish(head=stop, view_position=_position(snapshot))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import re
@@ -396,6 +397,22 @@ def test_a_refund_after_a_void_behind_the_ledgers_back_fails_verify(tampered: Wo
     rules = {v["rule"] for v in answer["violation_list"] if v["order_id"] == str(order_id)}
     assert rules == {"refund_after_void", "refund_exceeds_captured"}
     assert answer["ok"] is False
+
+
+def test_a_verify_pass_collects_cycles_less_often_and_restores_the_collector(
+    tampered: World,
+) -> None:
+    before = gc.get_threshold()
+    during: list[int] = []
+    verify_store(
+        tampered.ledger,
+        PostgresTransactionsView(tampered.container.pool),
+        now=datetime.now(UTC),
+        on_violation=lambda _: during.append(gc.get_threshold()[0]),
+        progress=lambda _position, _head: during.append(gc.get_threshold()[0]),
+    )
+    assert during and min(during) >= 100_000
+    assert gc.get_threshold() == before
 
 
 def test_a_view_that_disagrees_with_the_events_fails_verify(tampered: World) -> None:

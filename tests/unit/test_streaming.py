@@ -1,0 +1,22 @@
+"""A pass over the whole log runs the cyclic garbage collector less often, then as before."""
+
+import gc
+
+import pytest
+
+from queries.streaming import fewer_collections
+
+
+def test_collections_are_fewer_inside_and_as_before_after() -> None:
+    before = gc.get_threshold()
+    with fewer_collections():
+        inside = gc.get_threshold()
+    assert inside[0] >= 100_000 and inside[1:] == before[1:]
+    assert gc.get_threshold() == before
+
+
+def test_the_threshold_comes_back_when_the_pass_fails() -> None:
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), fewer_collections():
+        raise RuntimeError("the database went away")
+    assert gc.get_threshold() == before
