@@ -12,6 +12,7 @@ from infra.web.asgi import ASGIApp, Message, Receive, Scope, Send, header, send_
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: every body the API takes is far smaller
 MAX_CATALOG_BYTES = 16 << 20  # a whole catalog may be larger
+_BODILESS = frozenset({"GET", "HEAD"})
 
 
 class BodySizeLimit:
@@ -28,6 +29,10 @@ class BodySizeLimit:
         if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
             # PostgreSQL text cannot hold NUL; nothing the API takes has one.
             await send_error(send, 400, "InvalidCharacters", "The request holds a NUL character.")
+            return
+        if scope.get("method") in _BODILESS:
+            # No GET endpoint reads a body, so none is counted (nor its sends watched).
+            await self.app(scope, receive, send)
             return
         limit = MAX_CATALOG_BYTES if scope.get("path") == "/admin/catalog" else MAX_BODY_BYTES
         declared = header(scope, "content-length")
