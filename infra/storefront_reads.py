@@ -70,19 +70,20 @@ class AsyncStorefrontReads:
     async def close(self) -> None:
         await self._pool.close()
 
-    async def _all(self, query: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Row]:
-        try:
-            return await self._once(query, params)
-        except OperationalError:
-            # A connection the server dropped since its last check (the pool checks
-            # those not used for a second) fails once; the pool has discarded it, and
-            # a read can be asked again. A real outage fails again: 503.
-            return await self._once(query, params)
-
-    async def _once(self, query: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Row]:
+    async def _all(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any], *, again: bool = True
+    ) -> list[Row]:
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(query, params)
-            return await cursor.fetchall()
+            try:
+                cursor = await conn.execute(query, params)
+                return await cursor.fetchall()
+            except OperationalError:
+                if not (again and conn.broken):
+                    raise  # a timeout, or the server still away: 503
+        # The server dropped this connection since its last check (the pool checks those
+        # that have not answered for a second); the pool discards it on its return, and a
+        # read can be asked again, once, on another.
+        return await self._all(query, params, again=False)
 
     async def wait_for(self, position: int, views: Sequence[str], timeout: float = 2.0) -> bool:
         deadline = time.monotonic() + timeout

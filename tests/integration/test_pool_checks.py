@@ -4,10 +4,12 @@ read on a connection the server dropped in that second is asked again."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from infra.pg import AsyncCheckUnlessRecent, CheckUnlessRecent, open_pool
 from infra.storefront_reads import AsyncStorefrontReads
@@ -97,3 +99,35 @@ def test_a_read_on_a_dropped_connection_within_the_interval_is_asked_again(
             await reads.close()
 
     assert asyncio.run(scenario()) == 2
+
+
+def test_a_read_that_fails_on_a_working_connection_is_not_asked_again(
+    database_url: str,
+) -> None:
+    sequence = f"pool_check_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE SEQUENCE {}").format(sql.Identifier(sequence)))
+
+    async def scenario() -> None:
+        reads = await AsyncStorefrontReads.open(database_url, max_size=1)
+        try:
+            # Cancelled by the server (as a statement timeout would be): the
+            # connection is fine and the error is the answer, not a reason to retry.
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                await reads._all(
+                    "SELECT nextval(%s), pg_cancel_backend(pg_backend_pid()), pg_sleep(5)",
+                    (sequence,),
+                )
+        finally:
+            await reads.close()
+
+    try:
+        asyncio.run(scenario())
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            row = admin.execute(
+                sql.SQL("SELECT last_value FROM {}").format(sql.Identifier(sequence))
+            ).fetchone()
+        assert row == (1,)
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP SEQUENCE {}").format(sql.Identifier(sequence)))
