@@ -23,7 +23,13 @@ from infra.view_store import VIEWS
 
 Row = dict[str, Any]
 
-BY_PAYMENT_INTENT = f"SELECT * FROM {VIEWS}.storefront_orders WHERE payment_intent_id = %s"
+# What the storefront's order summary shows, no more (the shipping and payment
+# documents are parsed only where they are shown).
+BY_PAYMENT_INTENT = (
+    "SELECT order_id, status, payment_status, currency, items, subtotal, shipping_total, "
+    "tax_total, total, placed_at, editable_until "
+    f"FROM {VIEWS}.storefront_orders WHERE payment_intent_id = %s"
+)
 
 # A product page in one statement: the product, its variants (ordered by id) and the
 # units available per variant, over the channel's locations or, without one, all.

@@ -15,7 +15,9 @@ class StorefrontReads(Protocol):
         """Wait (bounded) until the views have processed ``position``."""
         ...
 
-    async def order_by_payment_intent(self, payment_intent_id: str) -> Row | None: ...
+    async def order_by_payment_intent(self, payment_intent_id: str) -> Row | None:
+        """The columns of the storefront order summary, by its PaymentIntent."""
+        ...
 
     async def product_on_sale(
         self, product_id: str, sales_channel_id: str | None
