@@ -35,9 +35,10 @@ class Table:
 
     def can_read_by(self, column: str) -> bool:
         """Whether rows can be found by ``column`` through an index (the key's, or one of
-        ``read_by`` that starts with it)."""
+        ``read_by`` whose first column it is)."""
         return column == self.key or any(
-            index.removeprefix("UNIQUE ").startswith(f"({column}") for index in self.read_by
+            index.removeprefix("UNIQUE ").strip("()").split(",")[0].split()[0] == column
+            for index in self.read_by
         )
 
 

@@ -73,3 +73,15 @@ def test_every_read_by_index_is_one_of_the_tables_indexes() -> None:
     for projector in all_projectors():
         for table in projector.tables:
             assert set(table.read_by) <= set(table.indexes), (projector.name, table.name)
+
+
+def test_a_column_reads_through_an_index_only_when_it_is_the_index_s_first_column() -> None:
+    table = Table(
+        "t",
+        {"id": "text", "order_id": "uuid", "order": "text", "kind": "text"},
+        indexes=("(order_id, kind)", "UNIQUE (kind)"),
+        read_by=("(order_id, kind)", "UNIQUE (kind)"),
+    )
+    assert table.can_read_by("id") and table.can_read_by("order_id")
+    assert table.can_read_by("kind")
+    assert not table.can_read_by("order")  # a prefix of order_id, not an indexed column

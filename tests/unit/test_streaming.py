@@ -20,3 +20,14 @@ def test_the_threshold_comes_back_when_the_pass_fails() -> None:
     with pytest.raises(RuntimeError), fewer_collections():
         raise RuntimeError("the database went away")
     assert gc.get_threshold() == before
+
+
+def test_overlapping_passes_put_the_thresholds_back_only_when_the_last_one_ends() -> None:
+    before = gc.get_threshold()
+    first, second = fewer_collections(), fewer_collections()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first ends while the second still runs
+    assert gc.get_threshold()[0] >= 100_000
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
