@@ -41,27 +41,33 @@ def create_cart(
     *,
     region_id: str,
     sales_channel_id: str,
-    email: str,
+    email: str | None,
     shipping_address: dict[str, Any] | None = None,
 ) -> CartResult:
+    """Start a cart; a storefront may give the e-mail address later (``change_details``)."""
     region = services.catalog.region(region_id)
     if region is None:
         raise UnknownRegion(f"There is no region {region_id!r}.")
     if services.catalog.sales_channel(sales_channel_id) is None:
         raise UnknownSalesChannel(f"There is no sales channel {sales_channel_id!r}.")
-    if not EMAIL.fullmatch(email):
-        raise InvalidRequestValue("The e-mail address is not valid.")
+    if email is not None:
+        _check_email(email)
     cart = Cart.start(
         cart_id=uuid4(),
         region_id=region_id,
         sales_channel_id=sales_channel_id,
         currency=region.currency,
-        email=email,
+        email=email or "",
         shipping_address=shipping_address,
         now=services.clock(),
     )
     position = services.ledger.save_all(cart)
     return CartResult(price_from_catalog(cart, services.catalog), position)
+
+
+def _check_email(email: str) -> None:
+    if not EMAIL.fullmatch(email):
+        raise InvalidRequestValue("The e-mail address is not valid.")
 
 
 def _change(services: Services, cart_id: UUID, decide: Any) -> CartResult:
@@ -108,6 +114,31 @@ def choose_shipping(services: Services, cart_id: UUID, *, shipping_option_id: st
                 f"Shipping option {shipping_option_id!r} does not serve region {cart.region_id!r}."
             )
         cart.choose_shipping(shipping_option_id, now=services.clock())
+
+    return _change(services, cart_id, decide)
+
+
+def change_details(
+    services: Services,
+    cart_id: UUID,
+    *,
+    email: str | None = None,
+    shipping_address: dict[str, Any] | None = None,
+    billing_address: dict[str, Any] | None = None,
+) -> CartResult:
+    """Set the cart's e-mail and addresses; what is not given stays as it was."""
+    if email is not None:
+        _check_email(email)
+
+    def decide(cart: Cart) -> None:
+        cart.change_details(
+            email=cart.email if email is None else email,
+            shipping_address=cart.shipping_address
+            if shipping_address is None
+            else shipping_address,
+            billing_address=cart.billing_address if billing_address is None else billing_address,
+            now=services.clock(),
+        )
 
     return _change(services, cart_id, decide)
 

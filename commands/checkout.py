@@ -74,10 +74,7 @@ class PlacedOrder:
 def start_payment_session(services: Services, cart_id: UUID) -> PaymentSession:
     """Create (or bring in line) the cart's PaymentIntent for exactly the cart's total."""
     cart = load_cart(services, cart_id)
-    if cart.is_completed:
-        raise CartStateConflict("The cart was completed; start a new cart.")
-    if not cart.lines:
-        raise CartStateConflict("The cart is empty.")
+    cart.check_ready_for_payment()
     priced = price_from_catalog(cart, services.catalog)
     total, currency = priced.total, priced.region.currency
     if total <= 0:

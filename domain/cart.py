@@ -23,6 +23,9 @@ class CartLine(TypedDict):
 
 
 class Cart(Aggregate):
+    # A class default, so carts started (or snapshotted) before billing addresses existed load.
+    billing_address: dict[str, str] | None = None
+
     class Created(Aggregate.Created):
         region_id: str
         sales_channel_id: str
@@ -66,6 +69,18 @@ class Cart(Aggregate):
         def apply(self, cart: "Cart") -> None:
             cart.payment_intent_id = self.payment_intent_id
             cart.payment_amount = self.amount
+
+    class DetailsChanged(Aggregate.Event):
+        """Who the cart is for and where it goes (a storefront fills these in at checkout)."""
+
+        email: str
+        shipping_address: dict[str, str] | None
+        billing_address: dict[str, str] | None
+
+        def apply(self, cart: "Cart") -> None:
+            cart.email = self.email
+            cart.shipping_address = self.shipping_address
+            cart.billing_address = self.billing_address
 
     class Completed(Aggregate.Event):
         order_id: str
@@ -162,6 +177,26 @@ class Cart(Aggregate):
                 self.LineItemQuantityChanged, timestamp=now, line_id=line_id, quantity=quantity
             )
 
+    def change_details(
+        self,
+        *,
+        email: str,
+        shipping_address: dict[str, str] | None,
+        billing_address: dict[str, str] | None,
+        now: datetime,
+    ) -> None:
+        """Set the e-mail and addresses at once (unchanged values record nothing)."""
+        self._check_open()
+        wanted = (email, shipping_address, billing_address)
+        if wanted != (self.email, self.shipping_address, self.billing_address):
+            self.trigger_event(
+                self.DetailsChanged,
+                timestamp=now,
+                email=email,
+                shipping_address=shipping_address,
+                billing_address=billing_address,
+            )
+
     def choose_shipping(self, shipping_option_id: str, *, now: datetime) -> None:
         self._check_open()
         if shipping_option_id != self.shipping_option_id:
@@ -170,9 +205,7 @@ class Cart(Aggregate):
             )
 
     def start_payment_session(self, payment_intent_id: str, amount: int, *, now: datetime) -> None:
-        self._check_open()
-        if not self.lines:
-            raise CartStateConflict("The cart is empty.")
+        self.check_ready_for_payment()
         if (payment_intent_id, amount) != (self.payment_intent_id, self.payment_amount):
             self.trigger_event(
                 self.PaymentSessionStarted,
@@ -180,6 +213,14 @@ class Cart(Aggregate):
                 payment_intent_id=payment_intent_id,
                 amount=amount,
             )
+
+    def check_ready_for_payment(self) -> None:
+        """Open, not empty, and someone to tell about the order."""
+        self._check_open()
+        if not self.lines:
+            raise CartStateConflict("The cart is empty.")
+        if not self.email:
+            raise CartStateConflict("The cart needs an e-mail address before payment.")
 
     def complete(self, *, order_id: str, payment_intent_id: str, now: datetime) -> None:
         if self.is_completed:

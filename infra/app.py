@@ -22,6 +22,8 @@ from commands.api.deps import require_admin
 from infra import http_errors
 from infra.container import Container, build_container
 from infra.health import router as health_router
+from infra.medusa.catalog_reads import MedusaCatalogReads
+from infra.medusa.surface import medusa_app
 from infra.settings import Settings
 from infra.storefront_reads import AsyncStorefrontReads
 from infra.web.cors import CorsPerSurface
@@ -60,6 +62,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         container = make_container()
         attach(app, container)
+        mount_medusa(app, container)
         storefront = await AsyncStorefrontReads.open(container.database_url)
         app.state.storefront_reads = storefront
         worker = Worker(container) if run_worker else None
@@ -147,6 +150,14 @@ def attach(app: FastAPI, container: Container) -> None:
     app.state.admin_keys = container.admin_keys
     app.state.webhook_verifier = container.webhook_verifier
     app.state.read_models = container.read_models
+    app.state.publishable_keys = container.publishable_keys
+    app.state.medusa_catalog = MedusaCatalogReads(container.pool)
+
+
+def mount_medusa(app: FastAPI, container: Container) -> None:
+    """The Medusa-compatible Store API under ``MEDUSA_PREFIX``, sharing this app's state."""
+    settings = container.settings
+    app.mount(settings.medusa_prefix, medusa_app(app.state, store_cors=settings.store_cors))
 
 
 ERROR_SCHEMA = {

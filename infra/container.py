@@ -20,6 +20,7 @@ from infra.locks import PostgresLocks, RedisLocks
 from infra.ops_store import PostgresSecrets, PostgresWebhookInbox
 from infra.pg import Pool, open_pool
 from infra.projection_runtime import ProjectionRuntime
+from infra.publishable_keys import PublishableKeys
 from infra.read_models import PostgresReadModels
 from infra.resend_mailer import build_mailer
 from infra.schema import create_tables
@@ -43,6 +44,7 @@ class Container:
     ledger: Ledger
     services: Services
     admin_keys: AdminKeys
+    publishable_keys: PublishableKeys
     webhook_verifier: StripeWebhookVerifier
     redis: "redis.Redis | None"
     projections: ProjectionRuntime
@@ -115,6 +117,7 @@ def build_container(settings: Settings) -> Container:
         ledger=ledger,
         services=services,
         admin_keys=AdminKeys(pool),
+        publishable_keys=PublishableKeys(pool),
         webhook_verifier=StripeWebhookVerifier(secret.get_secret_value() if secret else None),
         redis=redis_client,
         projections=projections,

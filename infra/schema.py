@@ -43,6 +43,14 @@ STATEMENTS: tuple[str, ...] = (
         key_hash text NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         revoked_at timestamptz)""",
+    # Storefront keys (Medusa's publishable API keys): public, but revocable and scoped.
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.publishable_keys (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        key_hash text NOT NULL,
+        sales_channel_ids text[] NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        revoked_at timestamptz)""",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_events (
         event_id text PRIMARY KEY,
         event_type text NOT NULL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     s3_secret_access_key: SecretStr | None = None
     s3_region: str | None = None
 
+    # Where the Medusa-compatible Store API is served (``/medusa/store/...``).
+    medusa_prefix: str = "/medusa"
+
     store_cors: CorsOrigins = []
     admin_cors: CorsOrigins = []
     auth_cors: CorsOrigins = []
@@ -85,6 +89,17 @@ class Settings(BaseSettings):
     def _check_email(cls, value: str | None) -> str | None:
         if value is not None and "@" not in value:
             raise ValueError(f"must be an e-mail address (got {value!r})")
+        return value
+
+    @field_validator("medusa_prefix")
+    @classmethod
+    def _check_medusa_prefix(cls, value: str) -> str:
+        if not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", value):
+            raise ValueError(
+                f"must be a path like /medusa, without a trailing slash (got {value!r})"
+            )
+        if value.split("/")[1] in {"store", "admin", "auth", "webhooks", "health", "metrics"}:
+            raise ValueError(f"must not shadow the native API (got {value!r})")
         return value
 
     @field_validator("store_cors", "admin_cors", "auth_cors", mode="before")

@@ -1,0 +1,80 @@
+"""``orderledger publishable-key …``: the storefront keys of the Medusa-compatible API."""
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+publishable_key_app = typer.Typer(
+    help="Publishable API keys (x-publishable-api-key) for Medusa storefronts.",
+    no_args_is_help=True,
+)
+console = Console()
+errors = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+
+
+def _container():  # type: ignore[no-untyped-def]
+    from infra.cli import _container, _settings
+
+    return _container(_settings())
+
+
+@publishable_key_app.command("create")
+def create(
+    name: str,
+    sales_channel: Annotated[
+        list[str],
+        typer.Option("--sales-channel", help="A sales channel the key sells through (repeatable)."),
+    ],
+) -> None:
+    """Make a key for the sales channels; the key (pk_…) is printed alone on the last line."""
+    container = _container()
+    try:
+        unknown = [c for c in sales_channel if container.services.catalog.sales_channel(c) is None]
+        if unknown:
+            errors.print(f"orderledger: no sales channel {', '.join(unknown)} in the catalog")
+            raise typer.Exit(1)
+        try:
+            key_id, key = container.publishable_keys.create(name, sales_channel)
+        except ValueError as error:
+            errors.print(f"orderledger: {error}")
+            raise typer.Exit(2) from None
+    finally:
+        container.close()
+    console.print(f"id: {key_id}  sales channels: {', '.join(sales_channel)}", highlight=False)
+    print(key)
+
+
+@publishable_key_app.command("list")
+def list_keys() -> None:
+    """List publishable keys (never the keys themselves)."""
+    container = _container()
+    try:
+        keys = container.publishable_keys.list()
+    finally:
+        container.close()
+    table = Table("id", "name", "sales channels", "created", "revoked")
+    for key in keys:
+        table.add_row(
+            key.id,
+            key.name,
+            ", ".join(key.sales_channel_ids),
+            f"{key.created_at:%Y-%m-%d %H:%M}",
+            f"{key.revoked_at or ''}",
+        )
+    console.print(table)
+
+
+@publishable_key_app.command("revoke")
+def revoke(key_id: str) -> None:
+    """Revoke a key: storefronts sending it are refused from the next request on."""
+    container = _container()
+    try:
+        revoked = container.publishable_keys.revoke(key_id)
+    finally:
+        container.close()
+    if not revoked:
+        errors.print(f"orderledger: no live publishable key {key_id}")
+        raise typer.Exit(1)
+    console.print(f"revoked {key_id}")

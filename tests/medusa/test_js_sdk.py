@@ -1,0 +1,242 @@
+"""The official ``@medusajs/js-sdk`` checks out against orderledger, driven under Node.
+
+The Node side (``checkout.test.mjs``) runs the storefront's calls; this side starts the
+server (PostgreSQL, Redis, localstripe, the worker), makes the catalog and keys, and
+afterwards checks what only the ledger can tell: the SDK's order is captured after the
+grace period, the declined and the stock-out payments placed nothing, and
+``orderledger audit verify`` passes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from domain.ids import order_id_for, payment_collection_id_for
+from domain.order import Order
+from domain.payment_collection import PaymentCollection
+from infra.stripe_emulator import RunningEmulator
+from tests.e2e.conftest import LiveServer, fresh_database, running_server
+
+HERE = Path(__file__).parent
+GRACE_SECONDS = 2
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def node_or_skip() -> str:
+    """The ``node`` executable; without one the suite skips, except on CI where it fails."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        message = "Node.js and npm are needed to drive @medusajs/js-sdk (install Node 20+)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    if not (HERE / "node_modules" / "@medusajs" / "js-sdk").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300)
+    return node
+
+
+@pytest.fixture(scope="module")
+def medusa_server(
+    database_url: str, redis_url: str, stripe_emulator: RunningEmulator
+) -> Iterator[LiveServer]:
+    """A server of its own (database, Redis db 13) with a two-second grace period."""
+    redis_db13 = redis_url.rsplit("/", 1)[0] + "/13"
+    redis.Redis.from_url(redis_db13).flushdb()
+    with (
+        fresh_database(database_url) as url,
+        running_server(
+            url,
+            redis_db13,
+            stripe_emulator,
+            capture_grace_seconds=GRACE_SECONDS,
+            capture_sweep_seconds=0.5,
+        ) as server,
+    ):
+        yield server
+
+
+def catalog(s: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The test shop: EUR and JPY regions, a channel for the key and one it does not have."""
+    ids = {
+        "region": f"eu-{s}",
+        "jpy_region": f"jp-{s}",
+        "channel": f"web-{s}",
+        "other_channel": f"pos-{s}",
+        "location": f"berlin-{s}",
+        "product": f"tee-{s}",
+        "variant": f"tee-m-{s}",
+        "other_product": f"mug-{s}",
+        "other_variant": f"mug-w-{s}",
+        "scarce_variant": f"mug-b-{s}",
+        "hidden_product": f"till-{s}",
+    }
+    shop = {
+        "regions": [
+            {"id": ids["region"], "currency": "eur", "tax_rate_bp": 2000, "tax_shipping": True},
+            {
+                "id": ids["jpy_region"],
+                "currency": "jpy",
+                "tax_rate_bp": 1000,
+                "tax_shipping": False,
+            },
+        ],
+        "stock_locations": [
+            {"id": ids["location"], "name": "Berlin"},
+            {"id": f"shop-{s}", "name": "The shop's till"},
+        ],
+        "sales_channels": [
+            {"id": ids["channel"], "stock_location_ids": [ids["location"]]},
+            {"id": ids["other_channel"], "stock_location_ids": [f"shop-{s}"]},
+        ],
+        "shipping_options": [
+            {"id": f"std-{s}", "region_id": ids["region"], "name": "Standard", "amount": 495},
+            {"id": f"jp-std-{s}", "region_id": ids["jpy_region"], "name": "Yamato", "amount": 500},
+        ],
+        "products": [
+            {
+                "id": ids["product"],
+                "title": "T-shirt",
+                "variants": [
+                    {
+                        "id": ids["variant"],
+                        "sku": f"TEE-M-{s}",
+                        "title": "M",
+                        "prices": {"eur": 1999, "jpy": 1980},
+                    }
+                ],
+            },
+            {
+                "id": ids["other_product"],
+                "title": "Mug",
+                "variants": [
+                    {
+                        "id": ids["other_variant"],
+                        "sku": f"MUG-W-{s}",
+                        "title": "White",
+                        "prices": {"eur": 500},
+                    },
+                    {
+                        "id": ids["scarce_variant"],
+                        "sku": f"MUG-B-{s}",
+                        "title": "Black",
+                        "prices": {"eur": 700},
+                    },
+                ],
+            },
+            {
+                "id": ids["hidden_product"],
+                "title": "Till receipt roll",
+                "variants": [
+                    {"id": f"roll-{s}", "sku": f"ROLL-{s}", "title": "Roll", "prices": {"eur": 100}}
+                ],
+            },
+        ],
+        "inventory": [
+            {"variant_id": ids["variant"], "location_id": ids["location"], "stocked_quantity": 10},
+            {
+                "variant_id": ids["other_variant"],
+                "location_id": ids["location"],
+                "stocked_quantity": 50,
+            },
+            {
+                "variant_id": ids["scarce_variant"],
+                "location_id": ids["location"],
+                "stocked_quantity": 1,
+            },
+            {"variant_id": f"roll-{s}", "location_id": f"shop-{s}", "stocked_quantity": 5},
+        ],
+    }
+    return shop, ids
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        threading.Event().wait(0.05)  # polls the ledger's own state, bounded
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def test_the_js_sdk_checks_out_and_its_order_is_captured_and_audited(
+    medusa_server: LiveServer, tmp_path: Path
+) -> None:
+    node = node_or_skip()
+    server = medusa_server
+    shop, ids = catalog(uuid.uuid4().hex[:8])
+    with server.admin() as admin:
+        answer = admin.post("/admin/catalog", json=shop)
+        assert answer.status_code == 200, answer.text
+    container = server.container
+    assert container.read_models.wait_for(container.ledger.head, ["inventory_levels"], 10.0)
+    keys = container.publishable_keys
+    _, key = keys.create("storefront", [ids["channel"]])
+    revoked_id, revoked = keys.create("old storefront", [ids["channel"]])
+    assert keys.revoke(revoked_id)
+    out_file = tmp_path / "out.json"
+
+    env = {
+        **os.environ,
+        "MEDUSA_URL": f"{server.url}/medusa",
+        "PK": key,
+        "REVOKED_PK": revoked,
+        "STRIPE_API_BASE": server.emulator_url,
+        "STRIPE_API_KEY": "sk_test_e2e",
+        "ADMIN_URL": server.url,
+        "ADMIN_KEY": server.admin_key,
+        "SHOP": json.dumps(ids),
+        "OUT_FILE": str(out_file),
+    }
+    run = subprocess.run(
+        [node, "--test", "--test-reporter=spec", "checkout.test.mjs"],
+        cwd=HERE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    print(run.stdout[-6000:], run.stderr[-3000:])
+    assert run.returncode == 0, (
+        f"the js-sdk suite failed:\n{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
+    )
+
+    seen = json.loads(out_file.read_text())
+    ledger = container.ledger
+    order_id = uuid.UUID(seen["order_id"])
+    assert order_id == order_id_for(seen["payment_intent_id"])
+    for refused in (seen["declined_payment_intent_id"], seen["stock_out_payment_intent_id"]):
+        assert ledger.get_or_none(order_id_for(refused), Order) is None
+
+    def captured() -> PaymentCollection | None:
+        payment = ledger.repository.get(payment_collection_id_for(order_id))
+        return payment if payment.is_captured else None
+
+    payment = wait_until(captured)
+    assert payment.captured == 7790
+    assert [t["kind"] for t in payment.transactions] == ["authorization", "capture"]
+    assert (
+        server.stripe().v1.payment_intents.retrieve(seen["payment_intent_id"]).status == "succeeded"
+    )
+
+    audit = subprocess.run(
+        [sys.executable, "-c", "from infra.cli import main; main()", "audit", "verify"],
+        env={**os.environ, "DATABASE_URL": container.database_url, "REDIS_URL": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert audit.returncode == 0, audit.stdout + audit.stderr
