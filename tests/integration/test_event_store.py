@@ -96,6 +96,12 @@ def aggregates_emitting_every_event_type() -> list[Aggregate]:
     cart.change_quantity("l1", 3, now=NOW)
     cart.change_quantity("l2", 0, now=NOW)
     cart.choose_shipping("so_standard", now=NOW)
+    cart.change_details(
+        email="grace@example.com",
+        shipping_address={"first_name": "Grace", "country_code": "de"},
+        billing_address={"first_name": "Grace", "city": "Berlin"},
+        now=NOW,
+    )
     cart.start_payment_session("pi_x", 4200, now=NOW)
     cart.complete(order_id="order_x", payment_intent_id="pi_x", now=later(minutes=1))
 

@@ -11,61 +11,25 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
-from domain.ids import order_id_for, payment_collection_id_for
+from domain.ids import inventory_level_id_for, order_id_for, payment_collection_id_for
+from domain.inventory_level import InventoryLevel
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
-from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import LiveServer, fresh_database, running_server
+from tests.e2e.conftest import LiveServer
+from tests.medusa.conftest import HERE
 
-HERE = Path(__file__).parent
-GRACE_SECONDS = 2
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def node_or_skip() -> str:
-    """The ``node`` executable; without one the suite skips, except on CI where it fails."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        message = "Node.js and npm are needed to drive @medusajs/js-sdk (install Node 20+)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    if not (HERE / "node_modules" / "@medusajs" / "js-sdk").is_dir():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300)
-    return node
-
-
-@pytest.fixture(scope="module")
-def medusa_server(
-    database_url: str, redis_url: str, stripe_emulator: RunningEmulator
-) -> Iterator[LiveServer]:
-    """A server of its own (database, Redis db 13) with a two-second grace period."""
-    redis_db13 = redis_url.rsplit("/", 1)[0] + "/13"
-    redis.Redis.from_url(redis_db13).flushdb()
-    with (
-        fresh_database(database_url) as url,
-        running_server(
-            url,
-            redis_db13,
-            stripe_emulator,
-            capture_grace_seconds=GRACE_SECONDS,
-            capture_sweep_seconds=0.5,
-        ) as server,
-    ):
-        yield server
 
 
 def catalog(s: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -173,9 +137,8 @@ def wait_until(condition: Callable[[], Any], timeout: float = 20.0) -> Any:
 
 
 def test_the_js_sdk_checks_out_and_its_order_is_captured_and_audited(
-    medusa_server: LiveServer, tmp_path: Path
+    medusa_server: LiveServer, node: str, tmp_path: Path
 ) -> None:
-    node = node_or_skip()
     server = medusa_server
     shop, ids = catalog(uuid.uuid4().hex[:8])
     with server.admin() as admin:
@@ -220,6 +183,9 @@ def test_the_js_sdk_checks_out_and_its_order_is_captured_and_audited(
     assert order_id == order_id_for(seen["payment_intent_id"])
     for refused in (seen["declined_payment_intent_id"], seen["stock_out_payment_intent_id"]):
         assert ledger.get_or_none(order_id_for(refused), Order) is None
+    scarce = ledger.repository.get(inventory_level_id_for(ids["scarce_variant"], ids["location"]))
+    assert isinstance(scarce, InventoryLevel)
+    assert (scarce.stocked, scarce.reserved) == (0, 0)  # nothing held for the refused order
 
     def captured() -> PaymentCollection | None:
         payment = ledger.repository.get(payment_collection_id_for(order_id))

@@ -215,3 +215,66 @@ def test_a_boolean_quantity_does_not_remove_a_line() -> None:
     add(cart, "v1", 3)
     with pytest.raises(InvalidQuantity):
         cart.change_quantity("line_v1", False, now=NOW)
+
+
+def cart_without_email() -> Cart:
+    return Cart.start(
+        cart_id=start_cart().id,
+        region_id="reg_eu",
+        sales_channel_id="sc_web",
+        currency="eur",
+        email="",
+        now=NOW,
+    )
+
+
+def test_a_storefront_gives_the_email_and_addresses_after_the_cart_was_started() -> None:
+    cart = cart_without_email()
+    shipping = {"first_name": "Ada", "country_code": "de"}
+    billing = {"first_name": "Ada", "city": "Berlin"}
+
+    cart.change_details(
+        email="ada@example.com", shipping_address=shipping, billing_address=billing, now=NOW
+    )
+
+    assert (cart.email, cart.shipping_address, cart.billing_address) == (
+        "ada@example.com",
+        shipping,
+        billing,
+    )
+    assert new_event_types(cart) == ["Created", "DetailsChanged"]
+    assert state(replay(cart.pending_events)) == state(cart)
+
+
+def test_unchanged_details_record_nothing() -> None:
+    cart = start_cart()
+    cart.change_details(
+        email="ada@example.com", shipping_address=None, billing_address=None, now=NOW
+    )
+    assert new_event_types(cart) == ["Created"]
+
+
+def test_a_cart_started_before_billing_addresses_existed_has_none() -> None:
+    cart = replay(start_cart().pending_events)
+    assert cart.billing_address is None
+
+
+def test_a_cart_without_an_email_cannot_be_paid_for() -> None:
+    cart = cart_without_email()
+    add(cart, "v1")
+
+    with pytest.raises(CartStateConflict, match="e-mail"):
+        cart.start_payment_session("pi_1", 2500, now=NOW)
+
+    assert new_event_types(cart) == ["Created", "LineItemAdded"]
+
+
+def test_a_completed_cart_keeps_its_details() -> None:
+    cart = start_cart()
+    add(cart, "v1")
+    cart.complete(order_id="o1", payment_intent_id="pi_1", now=NOW)
+
+    with pytest.raises(CartStateConflict):
+        cart.change_details(
+            email="eve@example.com", shipping_address=None, billing_address=None, now=NOW
+        )
