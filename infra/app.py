@@ -157,7 +157,8 @@ def attach(app: FastAPI, container: Container) -> None:
 def mount_medusa(app: FastAPI, container: Container) -> None:
     """The Medusa-compatible Store API under ``MEDUSA_PREFIX``, sharing this app's state."""
     settings = container.settings
-    app.mount(settings.medusa_prefix, medusa_app(app.state, store_cors=settings.store_cors))
+    prefix = settings.medusa_prefix
+    app.mount(prefix, medusa_app(app.state, prefix=prefix, store_cors=settings.store_cors))
 
 
 ERROR_SCHEMA = {

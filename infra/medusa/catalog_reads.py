@@ -38,7 +38,7 @@ WITH locations AS (
     AND EXISTS (SELECT 1 FROM {SCHEMA}.variants v JOIN stock s ON s.variant_id = v.id
                 WHERE v.product_id = p.id)
 )
-SELECT p.id, p.title, count(*) OVER () AS total,
+SELECT p.id, p.title, (SELECT count(*) FROM on_sale) AS total,
   (SELECT json_agg(json_build_object(
        'id', v.id, 'sku', v.sku, 'title', v.title, 'prices', v.prices,
        'available', coalesce(s.available, 0), 'allow_backorder', coalesce(s.allow_backorder, false))

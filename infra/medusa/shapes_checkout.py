@@ -225,7 +225,7 @@ def cart_out(
         "payment_collection": collection,
         "promotions": [],
         "credit_lines": [],
-        "completed_at": None,
+        "completed_at": cart.modified_on.isoformat() if cart.is_completed else None,
         "created_at": cart.created_on.isoformat(),
         "updated_at": cart.modified_on.isoformat(),
         "metadata": None,

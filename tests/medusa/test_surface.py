@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import LiveServer
+from infra.stripe_emulator import RunningEmulator
+from tests.e2e.conftest import LiveServer, fresh_database, running_server
 from tests.medusa.conftest import STOREFRONT_ORIGIN, SmallShop
 
 pytestmark = [pytest.mark.e2e]
@@ -159,3 +160,29 @@ def test_the_native_store_api_answers_as_before(
         assert set(no_email.json()) == {"error", "detail"}
         # No publishable key is asked for on the native surface.
         assert client.get("/store/products").status_code == 200
+
+
+def test_request_metrics_name_the_surfaces_routes_under_its_prefix(
+    medusa_server: LiveServer, small_shop: SmallShop
+) -> None:
+    with medusa(medusa_server, key_for(medusa_server, small_shop.channel)) as client:
+        cart = client.post("/store/carts", json={"region_id": small_shop.region}).json()["cart"]
+        assert client.get(f"/store/carts/{cart['id']}").status_code == 200
+    with medusa_server.client() as client:
+        metrics = client.get("/metrics").text
+    assert 'route="/medusa/store/carts/{cart_id}"' in metrics
+    assert cart["id"] not in metrics
+
+
+def test_the_surface_moves_with_medusa_prefix(
+    database_url: str, redis_url: str, stripe_emulator: RunningEmulator
+) -> None:
+    own_redis = redis_url.rsplit("/", 1)[0] + "/12"  # no other server's capture timers
+    with (
+        fresh_database(database_url) as url,
+        running_server(url, own_redis, stripe_emulator, medusa_prefix="/shop/api") as server,
+        httpx.Client(base_url=server.url) as client,
+    ):
+        moved = client.get("/shop/api/store/regions")
+        assert error_of(moved)[:2] == (400, "not_allowed")  # there, asking for a key
+        assert client.get("/medusa/store/regions").status_code == 404
