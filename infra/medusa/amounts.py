@@ -11,7 +11,7 @@ property test in ``tests/unit/medusa/test_amounts.py`` checks it.
 
 from decimal import Decimal
 
-from domain.money import Money, exponent
+from domain.money import Money
 
 JsonAmount = int | float
 
@@ -37,7 +37,3 @@ def from_json(number: JsonAmount, currency: str) -> int:
     return Money.from_major(
         repr(number) if isinstance(number, float) else str(number), currency
     ).amount
-
-
-def places(currency: str) -> int:
-    return exponent(currency)

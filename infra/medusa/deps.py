@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Request
 
 from commands import carts
 from commands.catalog import Region
-from commands.errors import CartNotFound, UnknownRegion
+from commands.errors import CartNotFound
 from commands.pricing import PricedCart, catalog_for_cart
 from commands.services import Services
 from domain.cart import Cart
@@ -72,12 +72,6 @@ class Store:
         if cart.payment_intent_id is not None and not cart.is_completed:
             intent = self.services.payments.retrieve_payment_intent(cart.payment_intent_id)
         return cart_out(priced, variants, intent, region=region_out(priced.region))
-
-    def check_region(self, region_id: str) -> Region:
-        region = self.services.catalog.region(region_id)
-        if region is None:
-            raise UnknownRegion(f"There is no region {region_id!r}.")
-        return region
 
 
 def get_store(

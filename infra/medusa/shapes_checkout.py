@@ -233,6 +233,24 @@ def cart_out(
     }
 
 
+def _payments(payment: dict[str, Any], currency: str, row: Json) -> list[Json]:
+    """The authorized payment (the starter's order page shows its provider and amount)."""
+    if not payment.get("authorized"):
+        return []
+    return [
+        {
+            "id": f"pay_{payment.get('payment_intent_id')}",
+            "provider_id": PROVIDER_ID,
+            "currency_code": currency,
+            "amount": to_json(int(payment["authorized"]), currency),
+            "captured_amount": to_json(int(payment.get("captured", 0)), currency),
+            "refunded_amount": to_json(int(payment.get("refunded", 0)), currency),
+            "data": {"id": payment.get("payment_intent_id")},
+            "created_at": row["placed_at"].isoformat(),
+        }
+    ]
+
+
 ORDER_STATUS = {"placed": "pending", "captured": "completed", "canceled": "canceled"}
 
 
@@ -276,6 +294,7 @@ def order_out(row: Json) -> Json:
                 "captured_amount": to_json(paid, currency),
                 "refunded_amount": to_json(refunded, currency),
                 "status": row["payment_status"],
+                "payments": _payments(payment, currency, row),
             }
         ],
         "summary": {

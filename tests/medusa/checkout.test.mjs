@@ -125,6 +125,9 @@ test("the starter's whole guest checkout places one order, read back at once", a
   assert.equal(order.items[0].unit_price, 19.99)
   assert.equal(order.shipping_address.country_code, region.countries[0].iso_2)
   assert.equal(order.summary.current_order_total, 77.9)
+  const [payment] = order.payment_collections[0].payments
+  assert.equal(payment.provider_id, "pp_stripe_stripe")
+  assert.equal(payment.amount, 77.9)
 
   const twice = await sdk.store.cart.complete(cart.id)
   assert.equal(twice.type, "order")
