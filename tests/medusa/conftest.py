@@ -5,16 +5,23 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
-from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import LiveServer, fresh_database, running_server, stripe_emulator
+from infra.container import build_container
+from infra.settings import Settings
+from infra.stripe_emulator import RunningEmulator, free_port
+from tests.e2e.conftest import WEBHOOK_SECRET, LiveServer, fresh_database, stripe_emulator
 
 __all__ = ["stripe_emulator"]
 
@@ -39,23 +46,87 @@ def node() -> str:
     return node
 
 
+def orderledger_command(*args: str) -> list[str]:
+    """The ``orderledger`` command line of this virtualenv."""
+    return [sys.executable, "-c", "from infra.cli import main; main()", *args]
+
+
+@contextmanager
+def served(
+    database_url: str, redis_url: str, emulator: RunningEmulator, logs: Path
+) -> Iterator[LiveServer]:
+    """``orderledger serve`` and ``orderledger worker`` as their own processes, as a shop
+    runs them, on 127.0.0.1. The returned server's container reads the same database."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "STRIPE_API_KEY": "sk_test_e2e",
+        "STRIPE_API_BASE": emulator.url,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "CAPTURE_GRACE_SECONDS": str(GRACE_SECONDS),
+        "CAPTURE_SWEEP_SECONDS": "0.5",
+        "STORE_CORS": STOREFRONT_ORIGIN,
+        "RATE_LIMIT_CARTS_PER_MINUTE": "1000000",
+    }
+    made = subprocess.run(
+        orderledger_command("admin", "create-key", "medusa-tests"),
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    admin_key = made.stdout.strip().splitlines()[-1]
+    port = free_port()
+    processes = [
+        subprocess.Popen(
+            orderledger_command(*command),
+            env=env,
+            stdout=(logs / f"{command[0]}.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        for command in (["serve", "--port", str(port)], ["worker"])
+    ]
+    url = f"http://127.0.0.1:{port}"
+    container = build_container(Settings(database_url=database_url, redis_url=redis_url))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            exited = [p for p in processes if p.poll() is not None]
+            if exited or time.monotonic() > deadline:
+                raise RuntimeError(f"orderledger did not start; see {logs}")
+            threading.Event().wait(0.1)  # the server binding its port, bounded above
+        yield LiveServer(
+            url=url, container=container, admin_key=admin_key, emulator_url=emulator.url
+        )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        container.close()
+
+
 @pytest.fixture(scope="session")
 def medusa_server(
-    database_url: str, redis_url: str, stripe_emulator: RunningEmulator
+    database_url: str,
+    redis_url: str,
+    stripe_emulator: RunningEmulator,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveServer]:
-    """Its own database and Redis db 13; a two-second grace; STORE_CORS for one origin."""
+    """A running ``orderledger serve`` and ``worker``: own database, Redis db 13, a
+    two-second grace period, STORE_CORS for one origin."""
     redis_db13 = redis_url.rsplit("/", 1)[0] + "/13"
     redis.Redis.from_url(redis_db13).flushdb()
     with (
         fresh_database(database_url) as url,
-        running_server(
-            url,
-            redis_db13,
-            stripe_emulator,
-            capture_grace_seconds=GRACE_SECONDS,
-            capture_sweep_seconds=0.5,
-            store_cors=[STOREFRONT_ORIGIN],
-        ) as server,
+        served(url, redis_db13, stripe_emulator, tmp_path_factory.mktemp("orderledger")) as server,
     ):
         yield server
 

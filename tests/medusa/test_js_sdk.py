@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -26,8 +25,9 @@ from domain.ids import inventory_level_id_for, order_id_for, payment_collection_
 from domain.inventory_level import InventoryLevel
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
+from infra.container import Container
 from tests.e2e.conftest import LiveServer
-from tests.medusa.conftest import HERE
+from tests.medusa.conftest import HERE, orderledger_command
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -126,6 +126,26 @@ def catalog(s: str) -> tuple[dict[str, Any], dict[str, str]]:
     return shop, ids
 
 
+def cli(container: Container, *args: str) -> subprocess.CompletedProcess[str]:
+    """``orderledger ARGS`` against the server's database."""
+    return subprocess.run(
+        orderledger_command(*args),
+        env={**os.environ, "DATABASE_URL": container.database_url, "REDIS_URL": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def publishable_key(container: Container, name: str, channel: str) -> str:
+    """What a shop runs: ``orderledger publishable-key create``; the key is the last line."""
+    made = cli(container, "publishable-key", "create", name, "--sales-channel", channel)
+    assert made.returncode == 0, made.stdout + made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    assert key.startswith("pk_")
+    return key
+
+
 def wait_until(condition: Callable[[], Any], timeout: float = 20.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -146,10 +166,10 @@ def test_the_js_sdk_checks_out_and_its_order_is_captured_and_audited(
         assert answer.status_code == 200, answer.text
     container = server.container
     assert container.read_models.wait_for(container.ledger.head, ["inventory_levels"], 10.0)
-    keys = container.publishable_keys
-    _, key = keys.create("storefront", [ids["channel"]])
-    revoked_id, revoked = keys.create("old storefront", [ids["channel"]])
-    assert keys.revoke(revoked_id)
+    key = publishable_key(container, "storefront", ids["channel"])
+    revoked = publishable_key(container, "old storefront", ids["channel"])
+    revoked_id = revoked.split("_")[1]
+    assert cli(container, "publishable-key", "revoke", revoked_id).returncode == 0
     out_file = tmp_path / "out.json"
 
     env = {
@@ -198,11 +218,5 @@ def test_the_js_sdk_checks_out_and_its_order_is_captured_and_audited(
         server.stripe().v1.payment_intents.retrieve(seen["payment_intent_id"]).status == "succeeded"
     )
 
-    audit = subprocess.run(
-        [sys.executable, "-c", "from infra.cli import main; main()", "audit", "verify"],
-        env={**os.environ, "DATABASE_URL": container.database_url, "REDIS_URL": ""},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    audit = cli(container, "audit", "verify")
     assert audit.returncode == 0, audit.stdout + audit.stderr
