@@ -220,3 +220,13 @@ def test_the_js_sdk_checks_out_and_its_order_is_captured_and_audited(
 
     audit = cli(container, "audit", "verify")
     assert audit.returncode == 0, audit.stdout + audit.stderr
+    replay = cli(container, "audit", "replay", str(order_id), "--json")
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    with server.admin() as admin:
+        shown = wait_until(
+            lambda: (
+                (o := admin.get(f"/admin/orders/{order_id}").json()).get("status") == "captured"
+                and o
+            )
+        )
+    assert (shown["total"], shown["email"]) == (7790, "ada@example.com")
