@@ -112,6 +112,12 @@ class AsyncStorefrontReads:
     async def product_on_sale(
         self, product_id: str, sales_channel_id: str | None
     ) -> tuple[Row, dict[str, int]] | None:
+        page = await self.product_page(product_id, sales_channel_id)
+        return None if page is None else (page[0], page[1])
+
+    async def product_page(
+        self, product_id: str, sales_channel_id: str | None
+    ) -> tuple[Row, dict[str, int], list[Row]] | None:
         rows = await self._all(
             PRODUCT_ON_SALE, {"product": product_id, "channel": sales_channel_id}
         )
@@ -119,4 +125,5 @@ class AsyncStorefrontReads:
             return None
         row = rows[0]
         available = {variant: int(n) for variant, n in row.pop("available").items()}
-        return row, available
+        images = row.pop("images") or []
+        return row, available, images

@@ -165,9 +165,9 @@ async def get_product(
     min_position: MinPosition = None,
 ) -> ProductOut:
     await storefront_caught_up(reads, response, min_position, "inventory_levels")
-    found = await reads.product_on_sale(product_id, sales_channel_id)
+    found = await reads.product_page(product_id, sales_channel_id)
     if found is None:
         raise NotFoundError(f"There is no product {product_id!r}.")
-    row, available = found
-    images = {row["id"]: images_from(row.pop("images", None), url_for)}
+    row, available, stored = found
+    images = {row["id"]: images_from(stored, url_for)}
     return _products_out([row], available, images)[0]
