@@ -37,7 +37,9 @@ def parse_form(content_type: str, body: bytes) -> tuple[dict[str, str], bytes | 
     file: bytes | None = None
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = b""
         if name == "file":
             file = payload
         elif isinstance(name, str):
