@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from commands.files.ports import PresignedPost
+from commands.files.ports import PresignedUpload, SizeRequired
 from infra.post_policy import Credentials, sign_post
 
 # Keys this service makes (content-addressed files, incoming uploads): nothing else
@@ -40,10 +40,13 @@ def public_url(base: str | None, key: str) -> str:
 
 
 class S3FileStorage:
-    def __init__(self, client: Any, bucket: str, *, public_base: str | None) -> None:
+    def __init__(
+        self, client: Any, bucket: str, *, public_base: str | None, upload_method: str = "post"
+    ) -> None:
         self._client = client
         self._bucket = bucket
         self.public_base = public_base
+        self.upload_method = upload_method
 
     def put(self, key: str, body: bytes, *, content_type: str) -> None:
         self._client.put_object(
@@ -73,9 +76,38 @@ class S3FileStorage:
     def delete(self, key: str) -> None:
         self._client.delete_object(Bucket=self._bucket, Key=check_key(key))
 
-    def presign_post(
-        self, key: str, *, content_type: str, max_bytes: int, expires_at: datetime, now: datetime
-    ) -> PresignedPost:
+    def presign(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        max_bytes: int,
+        size: int | None,
+        expires_at: datetime,
+        now: datetime,
+    ) -> PresignedUpload:
+        seconds = max(1, int((expires_at - now).total_seconds()))
+        if self.upload_method == "put":
+            # R2 takes no form uploads: a PUT whose signature covers the exact size and
+            # type (botocore signs Content-Length and Content-Type given as parameters).
+            if size is None:
+                raise SizeRequired("This storage signs uploads for an exact size: give 'size'.")
+            url: str = self._client.generate_presigned_url(
+                "put_object",
+                Params={
+                    "Bucket": self._bucket,
+                    "Key": check_key(key),
+                    "ContentType": content_type,
+                    "ContentLength": size,
+                },
+                ExpiresIn=seconds,
+            )
+            return PresignedUpload(
+                url=url,
+                expires_at=expires_at,
+                method="PUT",
+                headers={"Content-Type": content_type, "Content-Length": str(size)},
+            )
         answer = self._client.generate_presigned_post(
             Bucket=self._bucket,
             Key=check_key(key),
@@ -83,7 +115,7 @@ class S3FileStorage:
             Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
             ExpiresIn=max(1, int((expires_at - now).total_seconds())),
         )
-        return PresignedPost(
+        return PresignedUpload(
             url=answer["url"], fields=dict(answer["fields"]), expires_at=expires_at
         )
 
@@ -143,9 +175,16 @@ class LocalFileStorage:
     def delete(self, key: str) -> None:
         self.path_of(key).unlink(missing_ok=True)
 
-    def presign_post(
-        self, key: str, *, content_type: str, max_bytes: int, expires_at: datetime, now: datetime
-    ) -> PresignedPost:
+    def presign(
+        self,
+        key: str,
+        *,
+        content_type: str,
+        max_bytes: int,
+        size: int | None,
+        expires_at: datetime,
+        now: datetime,
+    ) -> PresignedUpload:
         fields = sign_post(
             self.credentials,
             key=check_key(key),
@@ -154,7 +193,7 @@ class LocalFileStorage:
             expires_at=expires_at,
             now=now,
         )
-        return PresignedPost(
+        return PresignedUpload(
             url=public_url(self.public_base, "files"), fields=fields, expires_at=expires_at
         )
 

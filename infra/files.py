@@ -41,7 +41,10 @@ def build_files(settings: Settings, pool: Pool, secrets: Secrets) -> Files:
         from infra.object_storage import s3_client
 
         storage = S3FileStorage(
-            s3_client(settings), settings.s3_bucket, public_base=settings.files_public_url
+            s3_client(settings),
+            settings.s3_bucket,
+            public_base=settings.files_public_url,
+            upload_method=settings.files_upload_method,
         )
     else:
         root = settings.data_dir / "files"

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     files_presign_seconds: int = Field(default=600, gt=0, le=7 * 86400)
     files_sweep_grace_seconds: int = Field(default=3600, ge=0)
     files_sweep_seconds: float = Field(default=300.0, gt=0)
+    # How browsers upload straight to the bucket: "post" (a form with a signed policy:
+    # S3, MinIO) or "put" (a signed PUT of an exact size: R2, which takes no forms).
+    files_upload_method: Literal["post", "put"] = "post"
 
     store_cors: CorsOrigins = []
     admin_cors: CorsOrigins = []

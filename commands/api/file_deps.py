@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from commands.files.ports import FileStorage, PresignedPost
+from commands.files.ports import FileStorage, PresignedUpload
 from commands.files.uploads import FilePolicy, Presigned
 from domain.stored_file import StoredFile
 
@@ -43,11 +43,13 @@ def file_out(file: StoredFile, url_for: FileUrl) -> dict[str, Any]:
 
 
 def presigned_out(presigned: Presigned, max_bytes: int) -> dict[str, Any]:
-    post: PresignedPost = presigned.post
+    post: PresignedUpload = presigned.post
     return {
         "upload_id": presigned.upload_id,
+        "method": post.method,
         "url": post.url,
         "fields": post.fields,
+        "headers": post.headers,
         "max_bytes": max_bytes,
         "expires_at": post.expires_at.isoformat(),
     }

@@ -19,6 +19,8 @@ store = APIRouter(prefix="/store/products", tags=["store: reviews"])
 
 class PhotoPresignIn(Body):
     content_type: Annotated[str, Field(min_length=1, max_length=100)]
+    # The file's size in bytes: required where storage signs a PUT (R2), else optional.
+    size: Annotated[int | None, Field(strict=True, ge=0, le=1 << 40)] = None
 
 
 class PhotosIn(Body):
@@ -47,6 +49,7 @@ def presign_photo(
         review_id,
         token=x_order_token,
         content_type=body.content_type,
+        size=body.size,
     )
     return presigned_out(presigned, policy.review_photo_max_bytes)
 

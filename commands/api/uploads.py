@@ -34,6 +34,8 @@ FileId = Annotated[str, Field(min_length=1, max_length=64)]
 
 class PresignIn(Body):
     content_type: Annotated[str, Field(min_length=1, max_length=100)]
+    # The file's size in bytes: required where storage signs a PUT (R2), else optional.
+    size: Annotated[int | None, Field(strict=True, ge=0, le=1 << 40)] = None
 
 
 class ConfirmIn(Body):
@@ -89,6 +91,7 @@ def presign(
         purpose="admin",
         accepted=ADMIN_TYPES,
         max_bytes=policy.max_upload_bytes,
+        size=body.size,
     )
     return presigned_out(presigned, policy.max_upload_bytes)
 

@@ -61,6 +61,7 @@ def presign_review_photo(
     *,
     token: str | None,
     content_type: str,
+    size: int | None = None,
 ) -> Presigned:
     """A form for one photo (an image, at most the photo size cap) straight to storage."""
     _, album = _open_review(services, product_id, review_id, token)
@@ -73,6 +74,7 @@ def presign_review_photo(
         purpose=review_owner(review_id),
         accepted=IMAGE_TYPES,
         max_bytes=policy.review_photo_max_bytes,
+        size=size,
     )
 
 

@@ -14,9 +14,16 @@ from datetime import datetime, timedelta
 from uuid import uuid4
 
 from commands.errors import InvalidRequest, NotFound
-from commands.files.ports import FileStorage, PresignedPost
+from commands.files.ports import FileStorage, PresignedUpload
 from commands.services import Services
-from domain.file_types import ADMIN_TYPES, check_file, check_filename
+from domain.file_types import (
+    ADMIN_TYPES,
+    EmptyFile,
+    FileTooLarge,
+    UnsupportedFileType,
+    check_file,
+    check_filename,
+)
 from domain.stored_file import StoredFile
 
 INCOMING = "incoming/"  # where presigned uploads land until confirmed
@@ -74,7 +81,7 @@ class Ticket:
 @dataclass(frozen=True)
 class Presigned:
     upload_id: str
-    post: PresignedPost
+    post: PresignedUpload
 
 
 def upload_files(
@@ -152,13 +159,19 @@ def presign_upload(
     purpose: str,
     accepted: frozenset[str],
     max_bytes: int,
+    size: int | None = None,
 ) -> Presigned:
-    """A form for one file straight to storage, and the id to confirm it with."""
+    """An upload of one file straight to storage, and the id to confirm it with.
+
+    What the client declares (type, size) is checked here and bound into the signed
+    upload; the bytes are checked again when the upload is confirmed."""
     kind = content_type.split(";")[0].strip().lower()
     if kind not in accepted:
-        from domain.file_types import UnsupportedFileType
-
         raise UnsupportedFileType(f"Uploads take {', '.join(sorted(accepted))}, not {kind!r}.")
+    if size is not None and size < 1:
+        raise EmptyFile("The file is empty.")
+    if size is not None and size > max_bytes:
+        raise FileTooLarge(f"The file is {size} bytes; at most {max_bytes} are accepted.")
     now = services.clock()
     ticket = Ticket(
         key=f"{INCOMING}{uuid4().hex}",
@@ -167,10 +180,11 @@ def presign_upload(
         max_bytes=max_bytes,
         expires_at=now + timedelta(seconds=policy.presign_seconds),
     )
-    post = storage.presign_post(
+    post = storage.presign(
         ticket.key,
         content_type=kind,
         max_bytes=max_bytes,
+        size=size,
         expires_at=ticket.expires_at,
         now=now,
     )

@@ -224,8 +224,8 @@ def test_an_expired_presigned_upload_is_refused_at_storage_and_at_confirmation(
     now = services.clock()
     key = "incoming/" + "e" * 32
     expired = now - timedelta(seconds=1)
-    post = storage.presign_post(
-        key, content_type="image/png", max_bytes=4096, expires_at=expired, now=now
+    post = storage.presign(
+        key, content_type="image/png", max_bytes=4096, size=None, expires_at=expired, now=now
     )
     storage.put(key, png(30), content_type="image/png")  # posted while it was valid
     upload_id = sign_ticket(

@@ -1,30 +1,35 @@
-"""moto's S3 server, with a gate in front that enforces POST policies as S3 does.
+"""moto's S3 server, with a gate in front that enforces presigned uploads as S3 and R2 do.
 
 moto stores a browser POST without reading its policy (its ``_bucket_response_post``
-puts the object straight away), so a test of "the presigned policy refuses a
-too-large body" would pass against it whatever the policy said. The gate speaks the
-wire format: every request goes to moto unchanged, except a form POST whose policy
-refuses it, answered with S3's XML error and never forwarded.
+puts the object straight away) and takes a presigned PUT without checking its
+signature, so a test of "the presigned upload refuses a too-large body" would pass
+against it whatever was signed. The gate speaks the wire format: every request goes
+to moto unchanged, except a form POST whose policy refuses it, or a presigned PUT
+whose signature (over Content-Length and Content-Type) or expiry does not hold —
+those are answered with S3's XML error and never forwarded.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl, quote
 
 import boto3
 import httpx
 from moto.server import ThreadedMotoServer
 
-from infra.post_policy import PolicyRefused, check_post
+from infra.post_policy import PolicyRefused, _signing_key, check_post
 
 ACCESS_KEY = SECRET_KEY = "testing"
 
@@ -45,6 +50,48 @@ def parse_form(content_type: str, body: bytes) -> tuple[dict[str, str], bytes | 
         elif isinstance(name, str):
             fields[name] = payload.decode()
     return fields, file
+
+
+def check_presigned_put(path: str, query: str, headers: dict[str, str], *, now: datetime) -> None:
+    """SigV4 query authentication of a presigned PUT; PolicyRefused when it fails."""
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    try:
+        stamp = params["X-Amz-Date"]
+        access_key, day, region, _, _ = params["X-Amz-Credential"].split("/")
+        signed = params["X-Amz-SignedHeaders"].split(";")
+        issued = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        expires = issued + timedelta(seconds=int(params["X-Amz-Expires"]))
+    except (KeyError, ValueError):
+        raise PolicyRefused(403, "AccessDenied", "The URL is not presigned.") from None
+    if now >= expires:
+        raise PolicyRefused(403, "AccessDenied", "Request has expired")
+    lower = {name.lower(): value.strip() for name, value in headers.items()}
+    canonical = "\n".join(
+        [
+            "PUT",
+            path,
+            "&".join(
+                f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
+                for k, v in sorted(params.items())
+                if k != "X-Amz-Signature"
+            ),
+            "".join(f"{name}:{lower.get(name, '')}\n" for name in signed),
+            ";".join(signed),
+            "UNSIGNED-PAYLOAD",
+        ]
+    )
+    to_sign = "\n".join(
+        [
+            "AWS4-HMAC-SHA256",
+            stamp,
+            f"{day}/{region}/s3/aws4_request",
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        ]
+    )
+    secret = SECRET_KEY if access_key == ACCESS_KEY else ""
+    expected = hmac.new(_signing_key(secret, day, region), to_sign.encode(), "sha256").hexdigest()
+    if not hmac.compare_digest(expected, params.get("X-Amz-Signature", "")):
+        raise PolicyRefused(403, "SignatureDoesNotMatch", "The signature does not match.")
 
 
 def public_read(bucket: str) -> dict[str, Any]:
@@ -95,6 +142,13 @@ def s3_behind_a_policy_gate(bucket: str, *, public: bool = False) -> Iterator[Ga
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             kind = self.headers.get("Content-Type", "")
+            path, _, query = self.path.partition("?")
+            if self.command == "PUT" and "X-Amz-Signature=" in query:
+                try:
+                    check_presigned_put(path, query, dict(self.headers.items()), now=gate.clock())
+                except PolicyRefused as refused:
+                    self._refuse(refused)
+                    return
             if self.command == "POST" and kind.startswith("multipart/form-data"):
                 fields, file = parse_form(kind, body)
                 try:
@@ -105,11 +159,7 @@ def s3_behind_a_policy_gate(bucket: str, *, public: bool = False) -> Iterator[Ga
                         secret_for=lambda key: SECRET_KEY if key == ACCESS_KEY else None,
                     )
                 except PolicyRefused as refused:
-                    self._answer(
-                        refused.status,
-                        {"Content-Type": "application/xml"},
-                        f"<Error><Code>{refused.code}</Code><Message>{refused}</Message></Error>".encode(),
-                    )
+                    self._refuse(refused)
                     return
             headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
             headers["Host"] = f"{host}:{port}"
@@ -120,6 +170,13 @@ def s3_behind_a_policy_gate(bucket: str, *, public: bool = False) -> Iterator[Ga
                 if k.lower() not in ("content-length", "transfer-encoding", "connection")
             }
             self._answer(answer.status_code, passed, answer.content)
+
+        def _refuse(self, refused: PolicyRefused) -> None:
+            self._answer(
+                refused.status,
+                {"Content-Type": "application/xml"},
+                f"<Error><Code>{refused.code}</Code><Message>{refused}</Message></Error>".encode(),
+            )
 
         def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
             self.send_response(status)

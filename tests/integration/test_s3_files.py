@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from commands.files.ports import SizeRequired
 from infra.file_storage import S3FileStorage
 from infra.object_storage import s3_client
 from infra.settings import Settings
@@ -28,8 +29,7 @@ def gate() -> Iterator[Gate]:
         yield running
 
 
-@pytest.fixture
-def storage(gate: Gate) -> S3FileStorage:
+def s3_storage(gate: Gate, upload_method: str = "post") -> S3FileStorage:
     settings = Settings(
         s3_endpoint_url=gate.url,
         s3_region="auto",  # R2's region, as boto3 is configured for it
@@ -37,7 +37,12 @@ def storage(gate: Gate) -> S3FileStorage:
         s3_secret_access_key=SECRET_KEY,
         s3_bucket=BUCKET,
     )
-    return S3FileStorage(s3_client(settings), BUCKET, public_base=f"{gate.moto_url}/{BUCKET}")
+    return S3FileStorage(s3_client(settings), BUCKET, public_base=None, upload_method=upload_method)
+
+
+@pytest.fixture
+def storage(gate: Gate) -> S3FileStorage:
+    return s3_storage(gate)
 
 
 def now() -> datetime:
@@ -76,10 +81,11 @@ def test_an_object_is_put_read_listed_and_deleted(storage: S3FileStorage, gate: 
 
 
 def form(storage: S3FileStorage, key: str = KEY, seconds: int = 600) -> Any:
-    return storage.presign_post(
+    return storage.presign(
         key,
         content_type="image/png",
         max_bytes=1000,
+        size=None,
         expires_at=now() + timedelta(seconds=seconds),
         now=now(),
     )
@@ -127,3 +133,62 @@ def test_a_form_reused_after_it_expired_is_refused(storage: S3FileStorage, gate:
     assert again.status_code == 403
     assert "Policy expired" in again.text
     assert not exists(gate, key)
+
+
+# --- R2: no form uploads, a presigned PUT of an exact size and type -------------------
+
+
+def put_url(gate: Gate, key: str, size: int, seconds: int = 600) -> Any:
+    return s3_storage(gate, "put").presign(
+        key,
+        content_type="image/png",
+        max_bytes=1000,
+        size=size,
+        expires_at=now() + timedelta(seconds=seconds),
+        now=now(),
+    )
+
+
+def test_a_presigned_put_stores_exactly_the_declared_file(gate: Gate) -> None:
+    key = "incoming/" + "1" * 32
+    upload = put_url(gate, key, len(png(5)))
+
+    answer = httpx.put(upload.url, content=png(5), headers=upload.headers)
+
+    assert upload.method == "PUT"
+    assert "content-length%3Bcontent-type%3Bhost" in upload.url  # what the signature binds
+    assert answer.status_code == 200, answer.text
+    assert s3_storage(gate).read(key, max_bytes=1000) == png(5)
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [(png(6) + b"\0" * 10, "image/png"), (png(6), "text/html")],
+)
+def test_a_presigned_put_refuses_another_size_or_type(gate: Gate, body: bytes, kind: str) -> None:
+    key = "incoming/" + "2" * 32
+    upload = put_url(gate, key, len(png(6)))
+
+    answer = httpx.put(upload.url, content=body, headers={"Content-Type": kind})
+
+    assert answer.status_code == 403
+    assert "<Code>SignatureDoesNotMatch</Code>" in answer.text
+    assert not exists(gate, key)
+
+
+def test_a_presigned_put_reused_after_expiry_is_refused(gate: Gate) -> None:
+    key = "incoming/" + "3" * 32
+    upload = put_url(gate, key, len(png(7)), seconds=60)
+    gate.clock = lambda: datetime.now(UTC) + timedelta(minutes=2)
+    try:
+        answer = httpx.put(upload.url, content=png(7), headers=upload.headers)
+    finally:
+        gate.clock = lambda: datetime.now(UTC)
+
+    assert answer.status_code == 403 and "expired" in answer.text
+    assert not exists(gate, key)
+
+
+def test_a_presigned_put_needs_the_size_up_front(gate: Gate) -> None:
+    with pytest.raises(SizeRequired):
+        put_url(gate, "incoming/" + "4" * 32, None)  # type: ignore[arg-type]
