@@ -10,6 +10,11 @@ from domain.review_photos import ReviewPhotos, review_owner
 from domain.stored_file import StoredFile
 
 
+def review_photos_lock(review_id: UUID) -> str:
+    """Held while photos are attached and while the review is rejected."""
+    return f"review-photos:{review_id}"
+
+
 def photos_released(
     ledger: Ledger, review_id: UUID, *, reason: str, now: datetime
 ) -> list[Aggregate]:

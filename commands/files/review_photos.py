@@ -11,6 +11,7 @@ from uuid import UUID
 from commands.errors import InvalidRequest
 from commands.files.ports import FileStorage
 from commands.files.product_images import image_of
+from commands.files.release import review_photos_lock
 from commands.files.uploads import FilePolicy, Presigned, keep_file, presign_upload, receive_upload
 from commands.ledger import retry_on_conflict
 from commands.order_changes import authorize_customer
@@ -111,14 +112,17 @@ def attach_review_photos(
     ]
 
     def attempt() -> Attached:
-        _, current = _open_review(services, product_id, review_id, token)
-        now = services.clock()
-        mine = [services.ledger.get_or_none(f.id, StoredFile) for f in files]
-        stored = [f for f in mine if f is not None]
-        for file in stored:
-            file.attach(owner, now=now)
-        current.add([image_of(f) for f in stored], now=now)
-        return Attached(current, services.ledger.save_all(current, *stored))
+        # Decided on the review as it is under the lock a rejection takes too: photos
+        # never land on a review rejected meanwhile.
+        with services.locks.hold(review_photos_lock(review_id)):
+            _, current = _open_review(services, product_id, review_id, token)
+            now = services.clock()
+            mine = [services.ledger.get_or_none(f.id, StoredFile) for f in files]
+            stored = [f for f in mine if f is not None]
+            for file in stored:
+                file.attach(owner, now=now)
+            current.add([image_of(f) for f in stored], now=now)
+            return Attached(current, services.ledger.save_all(current, *stored))
 
     done = retry_on_conflict(attempt)
     for ticket, _, _ in received:

@@ -58,8 +58,8 @@ def test_a_file_belongs_to_exactly_the_products_that_show_it(
         shown[product] = wanted
 
     for product, wanted in shown.items():
-        gallery = ledger.get_or_none(ProductGallery.id_for(product), ProductGallery)
-        assert gallery is not None and gallery.file_ids == wanted
+        stored = ledger.get_or_none(ProductGallery.id_for(product), ProductGallery)
+        assert stored is not None and stored.file_ids == wanted
     for file_id in ids:
         file = ledger.repository.get(UUID(file_id))
         expected = sorted(gallery_owner(p) for p, wanted in shown.items() if file_id in wanted)
