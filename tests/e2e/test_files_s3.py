@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from infra.file_sweeper import sweep_files
@@ -125,3 +126,57 @@ def test_review_photos_by_presigned_form_follow_moderation(server: LiveServer, g
     with server.client() as client:
         shown = reviews_of(client, product, approved.headers["X-Ledger-Position"])
     assert [read_url(server, p["url"]).content for p in shown["data"][0]["photos"]] == [png(3)]
+
+
+@pytest.fixture(scope="module")
+def r2_server(
+    database_url: str, redis_url: str, stripe_emulator: RunningEmulator, gate: Gate
+) -> Iterator[LiveServer]:
+    """As R2 is set up: region auto, uploads by presigned PUT (R2 takes no form POST)."""
+    with (
+        fresh_database(database_url) as url,
+        running_server(
+            url,
+            redis_url,
+            stripe_emulator,
+            s3_endpoint_url=gate.url,
+            s3_region="auto",
+            s3_access_key_id=ACCESS_KEY,
+            s3_secret_access_key=SECRET_KEY,
+            s3_bucket=BUCKET,
+            files_public_url=f"{gate.moto_url}/{BUCKET}",
+            files_upload_method="put",
+            files_max_upload_bytes=4096,
+            files_sweep_seconds=3600,
+        ) as live,
+    ):
+        yield live
+
+
+def test_on_r2_the_dashboard_uploads_by_a_presigned_put_of_the_declared_size(
+    r2_server: LiveServer, gate: Gate
+) -> None:
+    body = png(80)
+    with r2_server.admin() as admin:
+        no_size = admin.post("/admin/uploads/presign", json={"content_type": "image/png"})
+        too_big = admin.post(
+            "/admin/uploads/presign", json={"content_type": "image/png", "size": 5000}
+        )
+        answer = admin.post(
+            "/admin/uploads/presign", json={"content_type": "image/png", "size": len(body)}
+        )
+        upload = answer.json()
+        with httpx.Client(timeout=10) as client:
+            longer = client.put(
+                upload["url"], content=body + b"\0", headers={"Content-Type": "image/png"}
+            )
+            put = client.put(upload["url"], content=body, headers=upload["headers"])
+        confirmed = admin.post("/admin/uploads/confirm", json={"upload_id": upload["upload_id"]})
+
+    assert no_size.status_code == 400 and no_size.json()["error"] == "SizeRequired"
+    assert too_big.status_code == 413
+    assert answer.status_code == 201 and upload["method"] == "PUT"
+    assert longer.status_code == 403  # the signature covers the declared size
+    assert put.status_code == 200, put.text
+    assert confirmed.status_code == 201, confirmed.text
+    assert read_url(r2_server, confirmed.json()["url"]).content == body
