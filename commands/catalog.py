@@ -76,6 +76,10 @@ class ProductIn(_Strict):
     title: Name
     tax_rate_bp: RateBp | None = None
     variants: list[VariantIn] = Field(min_length=1, max_length=500)
+    # File ids (from /admin/uploads) in display order; absent: the images stay as they are.
+    images: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=20
+    )
 
 
 class InventoryIn(_Strict):

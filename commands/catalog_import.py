@@ -4,12 +4,17 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
 
 from commands.catalog import CatalogFile, CatalogStore
 from commands.errors import InvalidCatalog
+from commands.files.product_images import decide_gallery
 from commands.ledger import Ledger, retry_on_conflict
 from domain.ids import inventory_level_id_for
 from domain.inventory_level import InventoryLevel
+from domain.stored_file import StoredFile
 
 
 @dataclass(frozen=True)
@@ -27,14 +32,17 @@ class ImportResult:
 def import_catalog(
     catalog: CatalogFile, *, ledger: Ledger, store: CatalogStore, now: datetime, by: str
 ) -> ImportResult:
-    """Validate the whole file, upsert the reference data, then set inventory through events."""
+    """Validate the whole file, upsert the reference data, then set inventory and product
+    images through events."""
     _check_consistent(catalog, store)
 
     def attempt() -> int | None:
         # Decide every inventory change first, so a refused one leaves nothing written.
         levels = _decide_inventory(catalog, ledger, now=now, by=by)
+        galleries = _decide_images(catalog, ledger, now=now, by=by)
         store.upsert(catalog)
-        return ledger.save_all(*levels) if levels else None
+        changed = [*levels, *galleries]
+        return ledger.save_all(*changed) if changed else None
 
     position = retry_on_conflict(attempt)
     return ImportResult(
@@ -75,6 +83,21 @@ def _decide_inventory(
             level.set_backorder_policy(line.allow_backorder, now=now)
         levels.append(level)
     return levels
+
+
+def _decide_images(
+    catalog: CatalogFile, ledger: Ledger, *, now: datetime, by: str
+) -> list[Aggregate]:
+    # Every image of every product checked before the catalog is written.
+    galleries: list[Aggregate] = []
+    loaded: dict[UUID, StoredFile] = {}
+    for product in catalog.products:
+        if product.images is not None:
+            gallery, _ = decide_gallery(
+                ledger, product.id, product.images, by=by, now=now, loaded=loaded
+            )
+            galleries.append(gallery)
+    return [*galleries, *loaded.values()]
 
 
 def _duplicates(ids: Iterable[str]) -> list[str]:

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import IntegrityError
 
 from commands.errors import InvalidRequest, NotFound, ProductNotFound
+from commands.files.release import photos_released, review_photos_lock
 from commands.ledger import retry_on_conflict
 from commands.order_changes import authorize_customer
 from commands.services import Services
@@ -99,8 +100,13 @@ def approve_review(services: Services, review_id: UUID, *, by: str) -> Submitted
 def reject_review(services: Services, review_id: UUID, *, reason: str, by: str) -> Submitted:
     def attempt() -> Submitted:
         review = _load(services, review_id)
-        review.reject(reason=reason, moderated_by=by, now=services.clock())
-        return Submitted(review, services.ledger.save_all(review))
+        now = services.clock()
+        review.reject(reason=reason, moderated_by=by, now=now)
+        # A rejected review's photos are detached with it, in the same transaction;
+        # under the lock photos are attached under, so none slips in beside it.
+        with services.locks.hold(review_photos_lock(review_id)):
+            photos = photos_released(services.ledger, review_id, reason="review rejected", now=now)
+            return Submitted(review, services.ledger.save_all(review, *photos))
 
     return retry_on_conflict(attempt)
 

@@ -14,13 +14,16 @@ from commands.api import (
     admin_inventory,
     admin_orders,
     order_changes,
+    review_photos,
     store_carts,
     stripe_webhook,
+    uploads,
 )
 from commands.api import reviews as review_commands
 from commands.api.deps import require_admin
 from infra import http_errors
 from infra.container import Container, build_container
+from infra.file_routes import router as file_router
 from infra.health import router as health_router
 from infra.medusa.catalog_reads import MedusaCatalogReads
 from infra.medusa.surface import medusa_app
@@ -100,6 +103,9 @@ def create_app(
     app.include_router(review_reads.admin, dependencies=[Depends(require_admin)])
     app.include_router(notification_reads.router, dependencies=[Depends(require_admin)])
     app.include_router(audit_history.router, dependencies=[Depends(require_admin)])
+    app.include_router(uploads.router)
+    app.include_router(review_photos.store)
+    app.include_router(file_router)
 
     install_error_schema(app)
 
@@ -152,6 +158,10 @@ def attach(app: FastAPI, container: Container) -> None:
     app.state.read_models = container.read_models
     app.state.publishable_keys = container.publishable_keys
     app.state.medusa_catalog = MedusaCatalogReads(container.pool)
+    if container.files is not None:
+        app.state.files = container.files
+        app.state.product_images = container.files.reads
+        app.state.file_url = container.files.url_for
 
 
 def mount_medusa(app: FastAPI, container: Container) -> None:
@@ -176,7 +186,9 @@ ERROR_STATUSES = {
     "402": "Card declined",
     "404": "Unknown",
     "409": "State conflict",
+    "410": "Expired",
     "413": "Body too large",
+    "415": "Unsupported file type",
     "422": "Invalid body",
     "429": "Too many requests",
     "503": "A backing store is unavailable",

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.cli_audit import audit_app
+from infra.cli_files import files_app
 from infra.cli_publishable_keys import publishable_key_app
 from infra.settings import Settings, SettingsError, load_settings
 
@@ -29,6 +30,7 @@ projections_app = typer.Typer(help="Read models (views).", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 app.add_typer(audit_app, name="audit")
 app.add_typer(publishable_key_app, name="publishable-key")
+app.add_typer(files_app, name="files")
 
 console = Console()
 DEV_STRIPE_PORT = 8420  # localstripe's usual port, when free

@@ -16,6 +16,7 @@ from infra.alerts import LoggingAlerts
 from infra.catalog_store import PostgresCatalog
 from infra.database import apply_ssl_environment, event_store_env
 from infra.embedded_db import EmbeddedDatabase, start_embedded_postgres
+from infra.files import Files, build_files
 from infra.locks import PostgresLocks, RedisLocks
 from infra.ops_store import PostgresSecrets, PostgresWebhookInbox
 from infra.pg import Pool, open_pool
@@ -51,6 +52,7 @@ class Container:
     read_models: PostgresReadModels
     mailer: Mailer
     embedded: "EmbeddedDatabase | None" = None
+    files: "Files | None" = None
 
     def close(self) -> None:
         self.ledger.close()
@@ -124,4 +126,5 @@ def build_container(settings: Settings) -> Container:
         read_models=PostgresReadModels(pool, projections),
         mailer=build_mailer(settings),
         embedded=embedded,
+        files=build_files(settings, pool, services.secrets),
     )

@@ -12,8 +12,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from commands import errors as app_errors
+from commands.files.uploads import UploadExpired
 from commands.ledger import ConcurrentChange
 from domain import errors as domain_errors
+from domain.file_types import FileTooLarge, UnsupportedFileType
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,9 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (app_errors.NotFound, 404),
     (domain_errors.UnknownLineItem, 404),
     (app_errors.InvalidWebhook, 400),
+    (FileTooLarge, 413),
+    (UnsupportedFileType, 415),
+    (UploadExpired, 410),
     (app_errors.InvalidRequest, 400),
     (domain_errors.InvalidRequestValue, 400),
     (domain_errors.InvalidMoney, 400),

@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     s3_access_key_id: SecretStr | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_region: str | None = None
+    # Files (uploads, product images, review photos): in S3_BUCKET when S3 is set up,
+    # else under DATA_DIR/files. FILES_PUBLIC_URL is where clients read them (an R2
+    # public bucket or CDN); unset, this service serves them at /files/….
+    files_public_url: str | None = None
+    files_max_upload_bytes: int = Field(default=10 << 20, gt=0, le=1 << 30)
+    files_review_photo_max_bytes: int = Field(default=5 << 20, gt=0, le=1 << 30)
+    files_presign_seconds: int = Field(default=600, gt=0, le=7 * 86400)
+    files_sweep_grace_seconds: int = Field(default=3600, ge=0)
+    files_sweep_seconds: float = Field(default=300.0, gt=0)
+    # How browsers upload straight to the bucket: "post" (a form with a signed policy:
+    # S3, MinIO) or "put" (a signed PUT of an exact size: R2, which takes no forms).
+    files_upload_method: Literal["post", "put"] = "post"
 
     # Where the Medusa-compatible Store API is served (``/medusa/store/...``).
     medusa_prefix: str = "/medusa"
@@ -77,7 +89,7 @@ class Settings(BaseSettings):
             _check_scheme(value, ("redis", "rediss"))
         return value
 
-    @field_validator("stripe_api_base", "resend_api_url", "s3_endpoint_url")
+    @field_validator("stripe_api_base", "resend_api_url", "s3_endpoint_url", "files_public_url")
     @classmethod
     def _check_http_url(cls, value: str | None) -> str | None:
         if value is not None:

@@ -31,8 +31,9 @@ BY_PAYMENT_INTENT = (
     f"FROM {VIEWS}.storefront_orders WHERE payment_intent_id = %s"
 )
 
-# A product page in one statement: the product, its variants (ordered by id) and the
-# units available per variant, over the channel's locations or, without one, all.
+# A product page in one statement: the product, its variants (ordered by id), the
+# units available per variant, over the channel's locations or, without one, all,
+# and its images as the gallery keeps them (``queries.images.images_from``).
 # Summed per variant through the (variant_id, location_id) index: a join of all
 # levels with the product's variants made the planner scan every level per request.
 PRODUCT_ON_SALE = f"""
@@ -50,7 +51,8 @@ SELECT p.id, p.title,
                       SELECT 1 FROM {SCHEMA}.sales_channels c
                       WHERE c.id = %(channel)s::text AND l.location_id = ANY(c.stock_location_ids)))
                 ) a
-            WHERE v.product_id = p.id AND a.n IS NOT NULL), '{{}}'::json) AS available
+            WHERE v.product_id = p.id AND a.n IS NOT NULL), '{{}}'::json) AS available,
+  (SELECT g.images FROM {VIEWS}.product_images g WHERE g.product_id = p.id) AS images
 FROM {SCHEMA}.products p WHERE p.id = %(product)s
 """
 
@@ -110,6 +112,12 @@ class AsyncStorefrontReads:
     async def product_on_sale(
         self, product_id: str, sales_channel_id: str | None
     ) -> tuple[Row, dict[str, int]] | None:
+        page = await self.product_page(product_id, sales_channel_id)
+        return None if page is None else (page[0], page[1])
+
+    async def product_page(
+        self, product_id: str, sales_channel_id: str | None
+    ) -> tuple[Row, dict[str, int], list[Row]] | None:
         rows = await self._all(
             PRODUCT_ON_SALE, {"product": product_id, "channel": sales_channel_id}
         )
@@ -117,4 +125,5 @@ class AsyncStorefrontReads:
             return None
         row = rows[0]
         available = {variant: int(n) for variant, n in row.pop("available").items()}
-        return row, available
+        images = row.pop("images") or []
+        return row, available, images

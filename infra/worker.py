@@ -75,6 +75,9 @@ class Worker:
                 self._stop,
             )
         self._start_notifications()
+        from infra.file_sweeper import run_file_sweeper
+
+        self._spawn("file-sweeper", run_file_sweeper, container, self._stop)
 
     def _start_notifications(self) -> None:
         """The notifier decides e-mails from the log; the sender delivers them."""

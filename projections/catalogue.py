@@ -3,6 +3,7 @@
 from projections.backorders import BackordersProjector
 from projections.base import Projector
 from projections.capture_schedule import CaptureScheduleProjector
+from projections.files import ProductImagesProjector, ReviewPhotosProjector, StoredFilesProjector
 from projections.inventory_availability import InventoryAvailabilityProjector
 from projections.order_transactions import OrderTransactionsProjector
 from projections.orders import AdminOrdersProjector, StorefrontOrdersProjector
@@ -19,4 +20,7 @@ def all_projectors() -> list[Projector]:
         CaptureScheduleProjector(),
         ReviewsProjector(),
         BackordersProjector(),
+        StoredFilesProjector(),
+        ProductImagesProjector(),
+        ReviewPhotosProjector(),
     ]

@@ -26,6 +26,13 @@ class StorefrontReads(Protocol):
         read together in one statement; None when there is no such product."""
         ...
 
+    async def product_page(
+        self, product_id: str, sales_channel_id: str | None
+    ) -> tuple[Row, dict[str, int], list[Row]] | None:
+        """``product_on_sale`` and the product's images as its gallery keeps them
+        (``queries.images.images_from`` turns them into URLs), in the same statement."""
+        ...
+
 
 class ReadModels(Protocol):
     def wait_for(self, position: int, views: Sequence[str], timeout: float = 2.0) -> bool:

@@ -1,5 +1,6 @@
 """What every Medusa route needs: the caller's publishable key, the use cases, the reads."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
@@ -18,6 +19,7 @@ from infra.medusa.errors import MedusaError
 from infra.medusa.shapes_catalog import region_out
 from infra.medusa.shapes_checkout import cart_out
 from infra.publishable_keys import PublishableKey, PublishableKeys
+from queries.images import ProductImage, ProductImages
 from queries.ports import ReadModels
 
 MISSING_KEY = (
@@ -50,6 +52,11 @@ class Store:
     services: Services
     catalog: MedusaCatalogReads
     read_models: ReadModels
+    images: ProductImages | None = None
+
+    def images_of(self, product_ids: Sequence[str]) -> dict[str, list[ProductImage]]:
+        """Each product's gallery (none when this process stores no files)."""
+        return self.images.images_of(product_ids) if self.images is not None else {}
 
     def region(self, region_id: str) -> Region:
         region = self.services.catalog.region(region_id)
@@ -78,7 +85,13 @@ def get_store(
     request: Request, key: Annotated[PublishableKey, Depends(require_publishable_key)]
 ) -> Store:
     state = request.app.state
-    return Store(key, state.services, state.medusa_catalog, state.read_models)
+    return Store(
+        key,
+        state.services,
+        state.medusa_catalog,
+        state.read_models,
+        getattr(state, "product_images", None),
+    )
 
 
 StoreDep = Annotated[Store, Depends(get_store)]

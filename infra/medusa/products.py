@@ -38,8 +38,9 @@ def list_products(store: StoreDep, params: QueryDep) -> dict[str, Any]:
     rows, count = store.catalog.products(
         channels=channels, ids=ids or None, limit=limit, offset=offset
     )
+    images = store.images_of([row["id"] for row in rows])
     return {
-        "products": [product_out(row, region) for row in rows],
+        "products": [product_out(row, region, images.get(row["id"], ())) for row in rows],
         "count": count,
         "offset": offset,
         "limit": limit,
@@ -57,4 +58,5 @@ def get_product(product_id: str, store: StoreDep, params: QueryDep) -> dict[str,
     rows, _ = store.catalog.products(channels=channels, ids=[product_id], limit=1, offset=0)
     if not rows:
         raise MedusaError("not_found", f"Product with id: {product_id} was not found")
-    return {"product": product_out(rows[0], region)}
+    images = store.images_of([product_id])
+    return {"product": product_out(rows[0], region, images.get(product_id, ()))}

@@ -1,10 +1,12 @@
 """Medusa shapes of the catalog: region, product (options, variants, prices), shipping option."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from commands.catalog import Region, ShippingOption
 from infra.medusa.amounts import to_json
 from infra.medusa.countries import region_countries
+from queries.images import ProductImage, thumbnail_of
 
 Json = dict[str, Any]
 
@@ -29,16 +31,26 @@ def region_out(region: Region) -> Json:
     }
 
 
-def images_of(product: Json) -> tuple[str | None, list[Json]]:
-    """The product's thumbnail and images: the catalog has none yet."""
-    return None, []
+def images_of(product_id: str, images: Sequence[ProductImage]) -> tuple[str | None, list[Json]]:
+    """The product's thumbnail and images in Medusa's shape, in the gallery's order."""
+    shaped = [
+        {
+            "id": image.id,
+            "url": image.url,
+            "rank": image.rank,
+            "product_id": product_id,
+            "metadata": None,
+        }
+        for image in images
+    ]
+    return thumbnail_of(images), shaped
 
 
-def product_out(row: Json, region: Region | None) -> Json:
+def product_out(row: Json, region: Region | None, images: Sequence[ProductImage] = ()) -> Json:
     """A product row (``MedusaCatalogReads.products``) in Medusa's shape; prices in
     ``region``'s currency when one is given, as Medusa's ``region_id`` pricing."""
     product_id = row["id"]
-    thumbnail, images = images_of(row)
+    thumbnail, shaped_images = images_of(product_id, images)
     variants = row["variants"] or []
     return {
         "id": product_id,
@@ -50,7 +62,7 @@ def product_out(row: Json, region: Region | None) -> Json:
         "is_giftcard": False,
         "discountable": False,
         "thumbnail": thumbnail,
-        "images": images,
+        "images": shaped_images,
         "collection_id": None,
         "type_id": None,
         "tags": [],

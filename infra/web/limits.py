@@ -12,6 +12,12 @@ from infra.web.asgi import ASGIApp, Message, Receive, Scope, Send, header, send_
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: every body the API takes is far smaller
 MAX_CATALOG_BYTES = 16 << 20  # a whole catalog may be larger
+# Uploads: up to FILES_MAX_UPLOAD_BYTES per file, checked again per file by the upload.
+LARGER_BODIES = {
+    "/admin/catalog": MAX_CATALOG_BYTES,
+    "/admin/uploads": 128 << 20,
+    "/files": 32 << 20,
+}
 _BODILESS = frozenset({"GET", "HEAD"})
 
 
@@ -34,7 +40,7 @@ class BodySizeLimit:
             # No GET endpoint reads a body, so none is counted (nor its sends watched).
             await self.app(scope, receive, send)
             return
-        limit = MAX_CATALOG_BYTES if scope.get("path") == "/admin/catalog" else MAX_BODY_BYTES
+        limit = LARGER_BODIES.get(scope.get("path", ""), MAX_BODY_BYTES)
         declared = header(scope, "content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await send_error(send, 413, "PayloadTooLarge", f"The body is over {limit} bytes.")

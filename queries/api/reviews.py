@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from queries.api.deps import MinPosition, ReadModelsDep, caught_up
 from queries.errors import NotFoundError
+from queries.images import ProductImage, ProductImagesDep
 
 store = APIRouter(prefix="/store/products", tags=["store: reviews"])
 admin = APIRouter(prefix="/admin/reviews", tags=["admin: reviews"])
@@ -44,6 +45,17 @@ def _for_admin(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _with_photos(
+    out: list[dict[str, Any]], rows: list[dict[str, Any]], photos: dict[Any, list[ProductImage]]
+) -> list[dict[str, Any]]:
+    for item, row in zip(out, rows, strict=True):
+        item["photos"] = [
+            {"id": p.id, "url": p.url, "content_type": p.content_type, "size": p.size}
+            for p in photos.get(row["review_id"], [])
+        ]
+    return out
+
+
 def average(distribution: dict[int, int]) -> float | None:
     """The mean rating rounded half up to 2 decimals, in integers until the very end."""
     count = sum(distribution.values())
@@ -58,6 +70,7 @@ def average(distribution: dict[int, int]) -> float | None:
 def product_reviews(
     product_id: ProductId,
     models: ReadModelsDep,
+    images: ProductImagesDep,
     response: Response,
     limit: Limit = 20,
     offset: Offset = 0,
@@ -70,7 +83,12 @@ def product_reviews(
     rows, _ = models.reviews(product_id=product_id, status="approved", limit=limit, offset=offset)
     distribution = models.rating_distribution(product_id)
     return {
-        "data": [_public(row) for row in rows],
+        # Only approved reviews are listed: a photo shows once a moderator saw it.
+        "data": _with_photos(
+            [_public(row) for row in rows],
+            rows,
+            images.review_photos([row["review_id"] for row in rows]),
+        ),
         "count": sum(distribution.values()),
         "average_rating": average(distribution),
         "distribution": {str(rating): distribution.get(rating, 0) for rating in range(1, 6)},
@@ -82,6 +100,7 @@ def product_reviews(
 @admin.get("")
 def reviews_for_moderation(
     models: ReadModelsDep,
+    images: ProductImagesDep,
     response: Response,
     status: Status | None = None,
     product_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -91,4 +110,6 @@ def reviews_for_moderation(
 ) -> dict[str, Any]:
     caught_up(models, response, min_position, "reviews")
     rows, count = models.reviews(product_id=product_id, status=status, limit=limit, offset=offset)
-    return {"data": [_for_admin(r) for r in rows], "count": count, "limit": limit, "offset": offset}
+    photos = images.review_photos([row["review_id"] for row in rows])
+    data = _with_photos([_for_admin(r) for r in rows], rows, photos)
+    return {"data": data, "count": count, "limit": limit, "offset": offset}

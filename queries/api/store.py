@@ -13,6 +13,7 @@ from queries.api.deps import (
     storefront_caught_up,
 )
 from queries.errors import NotFoundError
+from queries.images import FileUrlDep, ProductImage, ProductImagesDep, images_from, thumbnail_of
 
 router = APIRouter(prefix="/store", tags=["store: reads"])
 
@@ -50,10 +51,20 @@ class VariantOut(BaseModel):
     available_quantity: int
 
 
+class ImageOut(BaseModel):
+    id: str
+    url: str
+    rank: int
+    content_type: str
+    size: int
+
+
 class ProductOut(BaseModel):
     id: str
     title: str
     variants: list[VariantOut]
+    thumbnail: str | None = None  # the first image's URL
+    images: list[ImageOut] = []
 
 
 def summary_of(row: dict[str, Any]) -> OrderSummary:
@@ -100,11 +111,17 @@ async def order_by_payment_intent(
     return summary_of(row)
 
 
-def _products_out(rows: list[dict[str, Any]], available: dict[str, int]) -> list[ProductOut]:
+def _products_out(
+    rows: list[dict[str, Any]],
+    available: dict[str, int],
+    images: dict[str, list[ProductImage]],
+) -> list[ProductOut]:
     return [
         ProductOut(
             id=row["id"],
             title=row["title"],
+            thumbnail=thumbnail_of(images.get(row["id"], [])),
+            images=[ImageOut(**image.out()) for image in images.get(row["id"], [])],
             variants=[
                 VariantOut(
                     id=v["id"],
@@ -123,6 +140,7 @@ def _products_out(rows: list[dict[str, Any]], available: dict[str, int]) -> list
 @router.get("/products")
 def list_products(
     models: ReadModelsDep,
+    product_images: ProductImagesDep,
     response: Response,
     sales_channel_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -133,20 +151,23 @@ def list_products(
     rows = models.products(limit=limit, offset=offset)
     variant_ids = [v["id"] for row in rows for v in row["variants"]]
     available = models.availability(variant_ids, sales_channel_id)
-    return {"data": _products_out(rows, available), "limit": limit, "offset": offset}
+    images = product_images.images_of([row["id"] for row in rows])
+    return {"data": _products_out(rows, available, images), "limit": limit, "offset": offset}
 
 
 @router.get("/products/{product_id}")
 async def get_product(
     product_id: str,
     reads: StorefrontReadsDep,
+    url_for: FileUrlDep,
     response: Response,
     sales_channel_id: Annotated[str | None, Query(max_length=64)] = None,
     min_position: MinPosition = None,
 ) -> ProductOut:
     await storefront_caught_up(reads, response, min_position, "inventory_levels")
-    found = await reads.product_on_sale(product_id, sales_channel_id)
+    found = await reads.product_page(product_id, sales_channel_id)
     if found is None:
         raise NotFoundError(f"There is no product {product_id!r}.")
-    row, available = found
-    return _products_out([row], available)[0]
+    row, available, stored = found
+    images = {row["id"]: images_from(stored, url_for)}
+    return _products_out([row], available, images)[0]

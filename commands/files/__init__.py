@@ -1,0 +1,1 @@
+"""Files: uploads, product images, review photos and the sweep of unused objects."""
