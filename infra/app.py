@@ -19,7 +19,7 @@ from commands.api import (
 )
 from commands.api import reviews as review_commands
 from commands.api.deps import require_admin
-from infra import http_errors
+from infra import console, http_errors
 from infra.container import Container, build_container
 from infra.health import router as health_router
 from infra.settings import Settings
@@ -97,6 +97,7 @@ def create_app(
     app.include_router(review_reads.admin, dependencies=[Depends(require_admin)])
     app.include_router(notification_reads.router, dependencies=[Depends(require_admin)])
     app.include_router(audit_history.router, dependencies=[Depends(require_admin)])
+    console.mount(app)
 
     install_error_schema(app)
 
