@@ -5,6 +5,7 @@ Actions run the admin API's own use cases; a refusal shows the API's error on th
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +18,7 @@ from domain.errors import DomainError, InvalidQuantity
 from infra.console import web
 from infra.console.jobs import ConsoleJobs
 from infra.console.pages import views
+from infra.console.views import LEVELS_PAGE
 from infra.console.web import PREFIX, CheckedForm, Session
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -49,13 +51,21 @@ def _inventory_page(
     request: Request,
     session: Session,
     variant: str = "",
+    offset: int = 0,
     *,
     status: int = 200,
     problem: tuple[str, str] | None = None,
     done: str = "",
 ) -> HTMLResponse:
-    data = views(request).inventory(variant)
-    context = {"data": data, "variant": variant, "problem": problem, "done": done}
+    data = views(request).inventory(variant, offset)
+    context = {
+        "data": data,
+        "variant": variant,
+        "offset": offset,
+        "page_size": LEVELS_PAGE,
+        "problem": problem,
+        "done": done,
+    }
     return web.page(request, "inventory.html", context, status=status, session=session)
 
 
@@ -64,9 +74,10 @@ def inventory(
     request: Request,
     session: Session,
     variant: Annotated[str, Query(max_length=64)] = "",
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     done: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
-    return _inventory_page(request, session, variant.strip(), done=done)
+    return _inventory_page(request, session, variant.strip(), offset, done=done)
 
 
 def _whole(text: str) -> int:
@@ -100,7 +111,7 @@ async def change_inventory(request: Request, session: Session, form: CheckedForm
     if refused:
         status, name, detail = refused
         return _inventory_page(request, session, back, status=status, problem=(name, detail))
-    return web.see(f"{PREFIX}/inventory?variant={back}&done=stock")
+    return web.see(f"{PREFIX}/inventory?{urlencode({'variant': back, 'done': 'stock'})}")
 
 
 # --- reviews ------------------------------------------------------------------------------

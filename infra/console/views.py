@@ -17,6 +17,7 @@ from infra.view_store import VIEWS
 
 Row = dict[str, Any]
 PAGE_SIZE = 25
+LEVELS_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ INVENTORY = (
         "l.allow_backorder, v.title AS variant_title, v.sku "
         f"FROM {VIEWS}.inventory_levels l LEFT JOIN {SCHEMA}.variants v ON v.id = l.variant_id "
         "WHERE %(variant)s = '' OR l.variant_id = %(variant)s "
-        "ORDER BY l.variant_id, l.location_id LIMIT 500"
+        "ORDER BY l.variant_id, l.location_id LIMIT %(limit)s OFFSET %(offset)s"
     )
     + " AS levels, "
     + _json_list(
@@ -165,8 +166,9 @@ class ConsoleViews:
     def order(self, order_id: UUID) -> Row | None:
         return self._one(ORDER, {"order_id": order_id})
 
-    def inventory(self, variant_id: str = "") -> Row:
-        return self._one(INVENTORY, {"variant": variant_id}) or {}
+    def inventory(self, variant_id: str = "", offset: int = 0) -> Row:
+        params = {"variant": variant_id, "limit": LEVELS_PAGE, "offset": offset}
+        return self._one(INVENTORY, params) or {}
 
     def reviews(self, status: str) -> Row:
         return self._one(REVIEWS, {"status": status}) or {}

@@ -321,10 +321,12 @@ def test_inventory_is_adjusted_and_backorders_toggled_through_the_use_case(
             "/console/inventory",
             data={"csrf": token, **level, "location_id": "nowhere", "adjustment": "1"},
         )
+        nothing = client.post("/console/inventory", data={"csrf": token, **level, "adjustment": ""})
         page = client.get("/console/inventory", params={"variant": shop.variant})
     assert adjusted.status_code == 303 and toggled.status_code == 303
     assert nonsense.status_code == 400 and "InvalidQuantity" in nonsense.text
     assert unknown.status_code == 400
+    assert nothing.status_code == 400 and "NothingToChange" in nothing.text
     with live_server.admin() as admin:
         levels = admin.get("/admin/inventory-levels", params={"variant_id": shop.variant}).json()
     berlin = next(row for row in levels if row["location_id"] == shop.berlin)
