@@ -27,12 +27,12 @@ from tests.e2e.console_flow import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 
 pytestmark = pytest.mark.e2e
 
-WIDE = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+WIDE: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +125,6 @@ def test_staff_find_an_order_read_its_timeline_and_refund_from_the_page(
     shop = open_shop(server)
     order = captured_and_partly_refunded(server, shop)
     sign_in(page, server)
-    page.screenshot(path=screenshots(tmp_path) / "console-overview.png")
 
     page.get_by_role("link", name="Orders").click()
     page.get_by_label("Search").fill(order["payment_intent_id"])
@@ -138,8 +137,6 @@ def test_staff_find_an_order_read_its_timeline_and_refund_from_the_page(
     expect(page.locator("tr.movement-capture")).to_have_count(1)
     expect(page.locator("tr.movement-refund")).to_contain_text("5.00 EUR")
     expect(page.locator("svg.timeline polyline")).to_have_count(3)
-    timeline = page.locator("section", has=page.get_by_role("heading", name="Money timeline"))
-    timeline.screenshot(path=screenshots(tmp_path) / "console-order-timeline.png")
 
     page.get_by_label("Refund (EUR)").fill("1.50")
     page.get_by_role("button", name="Refund", exact=True).click()
@@ -147,6 +144,8 @@ def test_staff_find_an_order_read_its_timeline_and_refund_from_the_page(
     expect(page.get_by_role("status")).to_contain_text("Done: refund")
     expect(page.locator("tr.movement-refund")).to_have_count(2)
     expect(page.locator('[data-field="refunded"]')).to_have_text("6.50 EUR")
+    timeline = page.locator("section", has=page.get_by_role("heading", name="Money timeline"))
+    timeline.screenshot(path=screenshots(tmp_path) / "console-order-timeline.png")
 
     with server.admin() as admin:
         api = admin.post(f"/admin/orders/{order['order_id']}/refunds", json={"amount": 10**8})
@@ -157,6 +156,26 @@ def test_staff_find_an_order_read_its_timeline_and_refund_from_the_page(
     expect(alert).to_contain_text(api.json()["error"])
     expect(alert).to_contain_text(api.json()["detail"])
     expect(page.locator("tr.movement-refund")).to_have_count(2)  # nothing moved
+
+
+def test_audit_verify_runs_from_the_page_and_the_overview_shows_it(
+    server: LiveServer, page: Page, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    order = placed_order(server, open_shop(server))
+    wait_until_scheduled(server, order["order_id"])  # a capture due within the hour
+    sign_in(page, server)
+    page.get_by_role("link", name="Views & audit").click()
+    page.get_by_role("button", name="Run audit verify").click()
+    expect(page.locator('[data-field="job-status"]')).to_have_text("done", timeout=30_000)
+    expect(page.locator('[data-field="verdict"]')).to_have_text("No violations")
+    expect(page.locator("progress")).to_have_attribute("value", "100")
+    page.get_by_role("link", name="Overview").click()
+    expect(page.get_by_role("link", name=order["order_id"][:8])).to_be_visible()
+    expect(page.locator("time[data-countdown]").first).to_contain_text("min")
+    expect(page.get_by_text("No violations")).to_be_visible()
+    page.screenshot(path=screenshots(tmp_path) / "console-overview.png")
 
 
 def test_a_quantity_is_changed_in_the_grace_period(server: LiveServer, page: Page) -> None:
