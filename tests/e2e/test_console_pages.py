@@ -6,6 +6,7 @@ checked on its own, against the live server (PostgreSQL, Redis, localstripe, the
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -107,6 +108,34 @@ def test_signing_in_sets_a_strict_http_only_cookie_and_the_key_never_travels_aga
     assert live_server.admin_key not in overview.text
     assert overview.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in overview.headers["content-security-policy"]
+
+
+def test_over_tls_the_session_cookie_is_secure(live_server: LiveServer) -> None:
+    # uvicorn takes the scheme from X-Forwarded-Proto when the proxy is 127.0.0.1.
+    tls = {"X-Forwarded-Proto": "https"}
+    with live_server.client(follow_redirects=False, headers=tls) as client:
+        form = client.get("/console/sign-in")
+        assert "Secure" in form.headers["set-cookie"]
+        # httpx rightly keeps a Secure cookie off plain HTTP: the test's proxy sends it.
+        token = csrf_in(form.text)
+        answer = client.post(
+            "/console/sign-in",
+            data={"csrf": token, "key": live_server.admin_key},
+            headers={"Cookie": f"orderledger_console_sign_in={token}"},
+        )
+    cookie = answer.headers["set-cookie"]
+    assert "orderledger_console=" in cookie and "Secure" in cookie
+
+
+def test_the_key_never_reaches_the_request_log(
+    live_server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="orderledger.requests")
+    with signed_in(live_server) as client:
+        client.get("/console/orders")
+    logged = [str(getattr(r, "fields", "")) + r.getMessage() for r in caplog.records]
+    assert any("/console/sign-in" in line for line in logged)
+    assert not any(live_server.admin_key in line for line in logged)
 
 
 def test_a_wrong_key_or_a_sign_in_form_from_elsewhere_gets_no_session(
