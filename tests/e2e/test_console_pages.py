@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from psycopg.types.json import Jsonb
 
 from infra.stripe_emulator import RunningEmulator
 from tests.e2e.conftest import LiveServer, Shop, open_shop
@@ -308,17 +309,27 @@ def test_a_line_is_added_with_the_orders_version(live_server: LiveServer, make_s
     order = placed_order(live_server, shop, quantity=2)
     before = wait_for_order(live_server, order["order_id"])
     path = f"/console/orders/{order['order_id']}/line-items"
+    version = str(before["version"])
     with signed_in(live_server) as client:
-        unknown = confirmed(
-            client, path, variant_id="no-such", quantity="1", version=str(before["version"])
-        )
-        # Lowering the total needs no bigger hold: localstripe cannot raise one.
+        unknown = confirmed(client, path, variant_id="no-such", quantity="1", version=version)
         bad_quantity = confirmed(
-            client, path, variant_id=shop.variant, quantity="lots", version=str(before["version"])
+            client, path, variant_id=shop.variant, quantity="lots", version=version
         )
+        added = confirmed(
+            client, path, variant_id=shop.other_variant, quantity="1", version=version
+        )
+        stale = confirmed(
+            client, path, variant_id=shop.other_variant, quantity="1", version=version
+        )
+        page = client.get(f"/console/orders/{order['order_id']}")
     assert unknown.status_code == 400 and "UnknownVariant" in unknown.text
     assert bad_quantity.status_code == 400 and "InvalidQuantity" in bad_quantity.text
-    assert wait_for_order(live_server, order["order_id"])["version"] == before["version"]
+    assert added.status_code == 303
+    assert stale.status_code == 409 and "VersionMismatch" in stale.text
+    after = wait_for_order(live_server, order["order_id"])
+    assert [item["variant_id"] for item in after["items"]] == [shop.variant, shop.other_variant]
+    assert after["total"] > before["total"]
+    assert shop.other_variant in page.text
 
 
 def test_cancel_voids_the_payment(live_server: LiveServer, make_shop: Any) -> None:
@@ -398,6 +409,43 @@ def test_reviews_are_approved_and_rejected_from_the_queue(
     assert unknown.status_code == 404 and "ReviewNotFound" in unknown.text
     assert ids[0] not in after.text and ids[1] not in after.text
     assert ids[1] in rejected_list.text and "spam" in rejected_list.text
+
+
+def test_a_verify_task_shows_its_findings(live_server: LiveServer) -> None:
+    # A finished task as a run that found something leaves it (written here directly:
+    # a real violation would need a broken store).
+    finding = {
+        "order_id": "2b1e6d0c-0000-4000-8000-000000000001",
+        "payment_collection_id": "2b1e6d0c-0000-4000-8000-000000000002",
+        "rule": "refunded_above_captured",
+        "detail": "refunded 12.00 EUR of 10.00 EUR captured",
+        "events": ["#812 PaymentCollection.Refunded"],
+    }
+    result = {
+        "ok": False,
+        "violations": 1,
+        "events": 9,
+        "head": 9,
+        "orders": 1,
+        "collections": 1,
+        "view_position": 9,
+        "currencies": {},
+        "findings": [finding],
+    }
+    with live_server.container.pool.connection() as conn:
+        conn.execute(
+            "INSERT INTO orderledger.console_jobs (id, kind, target, status, position, head, "
+            "result, started_by, finished_at) VALUES ('findings-test', 'verify', 'audit', "
+            "'done', 9, 9, %s, 'test', now())",
+            (Jsonb(result),),
+        )
+    with signed_in(live_server) as client:
+        page = client.get("/console/jobs/findings-test")
+        missing = client.get("/console/jobs/no-such-task")
+    assert 'data-field="verdict">1 violation(s)' in page.text
+    assert "refunded_above_captured" in page.text and "#812 PaymentCollection.Refunded" in page.text
+    assert f"/console/orders/{finding['order_id']}" in page.text
+    assert missing.status_code == 404
 
 
 def test_a_view_is_rebuilt_and_audit_verify_reports_with_progress(
