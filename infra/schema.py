@@ -109,6 +109,7 @@ STATEMENTS: tuple[str, ...] = (
         result jsonb,
         started_by text NOT NULL,
         started_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
         finished_at timestamptz)""",
     f"""CREATE INDEX IF NOT EXISTS console_jobs_latest ON {SCHEMA}.console_jobs
         (kind, started_at DESC)""",

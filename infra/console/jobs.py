@@ -63,7 +63,8 @@ class ConsoleJobs:
             last = time.monotonic()
             with self._pool.connection() as conn:
                 conn.execute(
-                    f"UPDATE {SCHEMA}.console_jobs SET position = %s, head = %s WHERE id = %s",
+                    f"UPDATE {SCHEMA}.console_jobs SET position = %s, head = %s, updated_at = now() "
+                    "WHERE id = %s",
                     (position, head, job_id),
                 )
 
@@ -75,7 +76,7 @@ class ConsoleJobs:
                 f"UPDATE {SCHEMA}.console_jobs SET status = %s, result = %s, "
                 "position = greatest(position, coalesce((%s::jsonb->>'head')::bigint, position)), "
                 "head = greatest(head, coalesce((%s::jsonb->>'head')::bigint, head)), "
-                "finished_at = now() WHERE id = %s",
+                "updated_at = now(), finished_at = now() WHERE id = %s",
                 (status, Jsonb(result), json.dumps(result), json.dumps(result), job_id),
             )
 
@@ -137,10 +138,11 @@ class ConsoleJobs:
         with self._pool.connection() as conn:
             row = conn.execute(
                 "SELECT id, kind, target, status, position, head, result, started_by, "
-                f"started_at, finished_at FROM {SCHEMA}.console_jobs WHERE id = %s",
+                f"started_at, finished_at, updated_at FROM {SCHEMA}.console_jobs WHERE id = %s",
                 (job_id,),
             ).fetchone()
         if row is None:
             return None
         keys = ("id", "kind", "target", "status", "position", "head", "result", "started_by")
-        return {**dict(zip(keys, row, strict=False)), "started_at": row[8], "finished_at": row[9]}
+        times = {"started_at": row[8], "finished_at": row[9], "updated_at": row[10]}
+        return {**dict(zip(keys, row, strict=False)), **times}
