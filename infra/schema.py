@@ -98,6 +98,12 @@ STATEMENTS: tuple[str, ...] = (
         csrf text NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         expires_at timestamptz NOT NULL)""",
+    # Confirmations the console's actions have used, each once (infra/console/confirmations).
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.console_confirmations (
+        token text PRIMARY KEY,
+        key_id text NOT NULL,
+        action text NOT NULL,
+        claimed_at timestamptz NOT NULL DEFAULT now())""",
     # The console's long tasks (rebuild, audit verify): progress and the last result.
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.console_jobs (
         id text PRIMARY KEY,

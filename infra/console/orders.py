@@ -13,12 +13,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from commands import capture, order_changes
-from commands.errors import VersionMismatch
+from commands.errors import OrderNotFound, VersionMismatch
 from domain.errors import DomainError, InvalidQuantity
 from domain.lines import Line
 from domain.money import Money
 from infra.console import web
 from infra.console.charts import money_timeline
+from infra.console.confirmations import ConsoleConfirmations, new_token
 from infra.console.pages import views
 from infra.console.views import PAGE_SIZE, OrderFilter
 from infra.console.web import PREFIX, CheckedForm, Form, Session
@@ -117,6 +118,7 @@ def _confirm(
         "post_to": request.url.path,
         "fields": form.fields,
         "back": f"{PREFIX}/orders/{order_id}",
+        "attempt": new_token(),
     }
     return web.page(request, "confirm.html", context, session=session)
 
@@ -132,8 +134,15 @@ async def _act(
     run: Callable[[], Action],
 ) -> Response:
     """Confirm first; then run the use case, wait for the views, show the order again."""
-    if form.get("confirmed") != "yes":
+    if form.get("confirmed") != "yes" or not form.get("attempt"):
         return _confirm(request, session, order_id, form, what)
+    confirmations = ConsoleConfirmations(web.container(request).pool)
+    claimed = await run_in_threadpool(
+        confirmations.claim, form.get("attempt"), session.key_id, f"{action} {order_id}"
+    )
+    if not claimed:
+        problem = ("AlreadySubmitted", "This confirmation was used before: done once, not again.")
+        return _order_page(request, session, order_id, status=409, problem=problem)
     try:
         position = await run_in_threadpool(lambda: run()())
     except DomainError as error:
@@ -185,9 +194,12 @@ async def cancel(request: Request, order_id: UUID, session: Session, form: Check
 @router.post("/{order_id}/refund")
 async def refund(request: Request, order_id: UUID, session: Session, form: CheckedForm) -> Response:
     services = web.container(request).services
-    currency = form.get("currency")
+    # The amount is typed in major units of the order's own currency (never the form's).
+    currency = await run_in_threadpool(views(request).currency, order_id) or ""
 
     def run() -> Action:
+        if not currency:
+            raise OrderNotFound(f"There is no order {order_id}.")
         # Parsed before anything runs: a bad amount is the API's own InvalidMoney.
         amount = Money.from_major(form.get("amount"), currency).amount
         reason = form.get("reason")[:500]

@@ -166,6 +166,13 @@ class ConsoleViews:
     def order(self, order_id: UUID) -> Row | None:
         return self._one(ORDER, {"order_id": order_id})
 
+    def currency(self, order_id: UUID) -> str | None:
+        """The order's currency (a refund typed in major units is read in it)."""
+        row = self._one(
+            f"SELECT currency FROM {VIEWS}.admin_orders WHERE order_id = %(id)s", {"id": order_id}
+        )
+        return str(row["currency"]) if row else None
+
     def inventory(self, variant_id: str = "", offset: int = 0) -> Row:
         params = {"variant": variant_id, "limit": LEVELS_PAGE, "offset": offset}
         return self._one(INVENTORY, params) or {}

@@ -55,7 +55,11 @@ def confirmed(client: httpx.Client, path: str, **fields: str) -> httpx.Response:
     token = csrf_in(page.text)
     asked = client.post(path, data={"csrf": token, **fields})
     assert asked.status_code == 200 and "Yes, do it" in asked.text, asked.text
-    return client.post(path, data={"csrf": token, **fields, "confirmed": "yes"})
+    attempt = re.search(r'name="attempt" value="([^"]+)"', asked.text)
+    assert attempt is not None
+    return client.post(
+        path, data={"csrf": token, **fields, "confirmed": "yes", "attempt": attempt.group(1)}
+    )
 
 
 def payment_of(server: LiveServer, order_id: str) -> dict[str, Any]:
@@ -270,9 +274,19 @@ def test_capture_and_refunds_are_confirmed_first_and_a_refund_too_large_shows_th
         assert asked.status_code == 200 and "Capture the payment now?" in asked.text
         captured = confirmed(client, f"{base}/capture")
         assert captured.status_code == 303
-        refunded = confirmed(client, f"{base}/refund", amount="5.00", currency="eur", reason="")
+        # A form's currency is never believed: 5.00 is read in the order's (EUR).
+        refund = {"csrf": token, "amount": "5.00", "currency": "jpy", "reason": ""}
+        asked = client.post(f"{base}/refund", data=refund)
+        attempt = re.search(r'name="attempt" value="([^"]+)"', asked.text)
+        assert attempt is not None
+        yes = {**refund, "confirmed": "yes", "attempt": attempt.group(1)}
+        refunded = client.post(f"{base}/refund", data=yes)
+        twice = client.post(f"{base}/refund", data=yes)  # a double click, a replay
+        unasked = client.post(f"{base}/refund", data={**refund, "confirmed": "yes"})
         assert refunded.status_code == 303
-        too_much = confirmed(client, f"{base}/refund", amount="9999.00", currency="eur")
+        assert twice.status_code == 409 and "AlreadySubmitted" in twice.text
+        assert unasked.status_code == 200 and "Yes, do it" in unasked.text  # asks first
+        too_much = confirmed(client, f"{base}/refund", amount="9999.00")
         page = client.get(base)
     with live_server.admin() as admin:
         api = admin.post(f"/admin/orders/{order_id}/refunds", json={"amount": 999_900})
@@ -458,7 +472,7 @@ def test_a_view_is_rebuilt_and_audit_verify_reports_with_progress(
         started = client.post(
             "/console/projections/rebuild",
             data={"csrf": token, "name": "reviews", "confirmed": "yes"},
-        )
+        )  # a rebuild twice is harmless: no confirmation token
         unknown = client.post(
             "/console/projections/rebuild",
             data={"csrf": token, "name": "nope", "confirmed": "yes"},
