@@ -205,11 +205,22 @@ def test_signing_out_ends_the_session(live_server: LiveServer) -> None:
 def test_the_overview_shows_todays_money_the_captures_due_and_the_views(
     live_server: LiveServer, make_shop: Any
 ) -> None:
-    order = placed_order(live_server, make_shop())
+    shop: Shop = make_shop(stock=1, backorder=True)
+    order = placed_order(live_server, shop, quantity=3)  # two short: a backorder
     wait_until_scheduled(live_server, order["order_id"])
+    short = f"{shop.variant} at {shop.berlin}: short 2"
+    models, ledger = live_server.container.read_models, live_server.container.ledger
+    deadline = time.monotonic() + 10
     with signed_in(live_server) as client:
         page = client.get("/console")
+        while short not in page.text and time.monotonic() < deadline:
+            # The process manager records the shortfall a moment later: wait for news.
+            models.wait_for(ledger.head + 1, ["backorders"], 0.5)
+            page = client.get("/console")
+        inventory = client.get("/console/inventory", params={"variant": shop.variant})
     assert page.status_code == 200
+    assert short in page.text
+    assert shop.variant in inventory.text.split("<h2>Backorders</h2>")[1]
     assert "EUR" in page.text
     assert order["order_id"][:8] in page.text  # due within the hour (grace is one hour)
     assert "data-countdown" in page.text
