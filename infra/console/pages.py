@@ -34,7 +34,7 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-@router.get("/static/{name}")
+@router.api_route("/static/{name}", methods=["GET", "HEAD"])
 def static(name: str) -> Response:
     if name not in STATIC:
         return Response("Not found", status_code=404, media_type="text/plain")
