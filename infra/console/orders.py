@@ -107,7 +107,7 @@ def order(
 
 # --- actions ------------------------------------------------------------------------------
 
-Action = Callable[[], int | None]  # runs the use case, returns the position written
+Action = Callable[[], int | None]  # reads the form, runs the use case, returns its position
 
 
 def _confirm(
@@ -131,7 +131,7 @@ async def _act(
     *,
     what: str,
     action: str,
-    run: Callable[[], Action],
+    run: Action,
 ) -> Response:
     """Confirm first; then run the use case, wait for the views, show the order again."""
     if form.get("confirmed") != "yes" or not form.get("attempt"):
@@ -144,7 +144,7 @@ async def _act(
         problem = ("AlreadySubmitted", "This confirmation was used before: done once, not again.")
         return _order_page(request, session, order_id, status=409, problem=problem)
     try:
-        position = await run_in_threadpool(lambda: run()())
+        position = await run_in_threadpool(run)
     except DomainError as error:
         status, name, detail = web.outcome(error)
         return _order_page(request, session, order_id, status=status, problem=(name, detail))
@@ -165,8 +165,8 @@ async def capture_now(
 ) -> Response:
     services = web.container(request).services
 
-    def run() -> Action:
-        return lambda: capture.capture_payment(services, order_id, by=_by(session)).position
+    def run() -> int | None:
+        return capture.capture_payment(services, order_id, by=_by(session)).position
 
     return await _act(
         request, session, order_id, form, what="Capture the payment now", action="capture", run=run
@@ -177,8 +177,8 @@ async def capture_now(
 async def cancel(request: Request, order_id: UUID, session: Session, form: CheckedForm) -> Response:
     services = web.container(request).services
 
-    def run() -> Action:
-        return lambda: capture.cancel_order(services, order_id, by=_by(session))
+    def run() -> int | None:
+        return capture.cancel_order(services, order_id, by=_by(session))
 
     return await _act(
         request,
@@ -197,13 +197,13 @@ async def refund(request: Request, order_id: UUID, session: Session, form: Check
     # The amount is typed in major units of the order's own currency (never the form's).
     currency = await run_in_threadpool(views(request).currency, order_id) or ""
 
-    def run() -> Action:
+    def run() -> int | None:
         if not currency:
             raise OrderNotFound(f"There is no order {order_id}.")
-        # Parsed before anything runs: a bad amount is the API's own InvalidMoney.
+        # A bad amount is refused as the API refuses it: InvalidMoney.
         amount = Money.from_major(form.get("amount"), currency).amount
         reason = form.get("reason")[:500]
-        return lambda: capture.refund_payment(
+        return capture.refund_payment(
             services, order_id, amount=amount, reason=reason, by=_by(session)
         )
 
@@ -231,18 +231,15 @@ async def change_quantity(
 ) -> Response:
     services = web.container(request).services
 
-    def run() -> Action:
-        quantity, version = _quantity(form), _version(form)
-        return lambda: (
-            order_changes.change_line_item(
-                services,
-                order_id,
-                line_id,
-                quantity=quantity,
-                by=_by(session),
-                expected_version=version,
-            ).position
-        )
+    def run() -> int | None:
+        return order_changes.change_line_item(
+            services,
+            order_id,
+            line_id,
+            quantity=_quantity(form),
+            by=_by(session),
+            expected_version=_version(form),
+        ).position
 
     what = f"Set the quantity of line {form.get('title') or line_id} to {form.get('quantity')}"
     return await _act(request, session, order_id, form, what=what, action="quantity", run=run)
@@ -254,19 +251,15 @@ async def add_line(
 ) -> Response:
     services = web.container(request).services
 
-    def run() -> Action:
-        quantity, version = _quantity(form), _version(form)
-        variant_id = form.get("variant_id").strip()[:64]
-        return lambda: (
-            order_changes.add_line_item(
-                services,
-                order_id,
-                variant_id=variant_id,
-                quantity=quantity,
-                by=_by(session),
-                expected_version=version,
-            ).position
-        )
+    def run() -> int | None:
+        return order_changes.add_line_item(
+            services,
+            order_id,
+            variant_id=form.get("variant_id").strip()[:64],
+            quantity=_quantity(form),
+            by=_by(session),
+            expected_version=_version(form),
+        ).position
 
     what = f"Add {form.get('quantity')} × {form.get('variant_id')}"
     return await _act(request, session, order_id, form, what=what, action="add-line", run=run)
