@@ -184,6 +184,7 @@ def _latency(container: Any, requests: int) -> list[dict[str, Any]]:
                 fetch("/console/orders?status=captured&offset=25"),
                 fetch("/admin/orders?status=captured&limit=25&offset=25", headers=api),
             ),
+            "orders, search by e-mail": (fetch("/console/orders?q=customer42"), None),
             "order detail": (
                 fetch(f"/console/orders/{order_id}"),
                 fetch(
