@@ -81,7 +81,9 @@ def _order_page(
         )
     history = replay_order(order_id, *order_events(web.container(request).ledger, order_id))
     payment = row.get("payment") or {}
-    refundable = int(payment.get("captured") or 0) - int(payment.get("refunded") or 0)
+    # Shown only (the collection itself refuses more): from the replay, like the timeline.
+    totals = history.totals if history else None
+    refundable = totals.captured - totals.refunded if totals else 0
     context = {
         "order": row,
         "lines": [Line.from_data(item) for item in row["items"]],  # totals: the domain's rule

@@ -307,6 +307,8 @@ def test_capture_and_refunds_are_confirmed_first_and_a_refund_too_large_shows_th
     payment = payment_of(live_server, order_id)
     assert payment["captured"] > 0 and payment["refunded"] == 500
     assert 'class="movement-capture"' in page.text and 'class="movement-refund"' in page.text
+    left = payment["captured"] - 500
+    assert f'data-field="refundable">{left // 100}.{left % 100:02d} EUR<' in page.text
 
 
 def test_a_quantity_changes_in_the_grace_period_but_a_stale_page_is_refused(
