@@ -500,3 +500,28 @@ def test_a_view_is_rebuilt_and_audit_verify_reports_with_progress(
     assert "Rebuilt: generation" in rebuilt and 'value="100"' in rebuilt
     assert 'data-field="verdict">No violations' in verified
     assert "No violations" in overview.text
+
+
+def test_the_overview_shows_the_last_verify_even_when_the_cli_ran_it(
+    live_server: LiveServer,
+) -> None:
+    from typer.testing import CliRunner
+
+    from infra.cli import app
+
+    env = {"DATABASE_URL": live_server.container.database_url, "REDIS_URL": None}
+    result = CliRunner().invoke(app, ["audit", "verify"], env=env)
+    assert result.exit_code == 0, result.output
+    with signed_in(live_server) as client:
+        overview = client.get("/console")
+        tasks = client.get("/console/projections")
+    assert "No violations" in overview.text
+    assert "verify audit</a>: done" in tasks.text
+    assert "by cli" in client_job_page(live_server, tasks.text)
+
+
+def client_job_page(server: LiveServer, tasks_page: str) -> str:
+    job = re.search(r'href="(/console/jobs/[0-9a-f]+)">verify audit', tasks_page)
+    assert job is not None
+    with signed_in(server) as client:
+        return client.get(job.group(1)).text
