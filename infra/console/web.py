@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from domain.errors import DomainError
-from domain.money import Money, exponent
+from domain.money import Money
 from infra import http_errors
 from infra.console.sessions import ConsoleSession, ConsoleSessions
 from infra.container import Container
@@ -63,14 +63,6 @@ def when(value: datetime | str | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def iso(value: datetime | str | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return value.astimezone(UTC).isoformat()
-
-
 @cache
 def templates() -> Environment:
     env = Environment(
@@ -79,8 +71,8 @@ def templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, major=major, when=when, iso=iso)
-    env.globals.update(prefix=PREFIX, exponent=exponent)
+    env.filters.update(money=money, major=major, when=when)
+    env.globals.update(prefix=PREFIX)
     return env
 
 
