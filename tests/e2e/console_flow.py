@@ -79,3 +79,31 @@ def wait_for_order(server: LiveServer, order_id: str) -> dict[str, Any]:
                 return dict(answer.json())
             server.container.read_models.wait_for(server.container.ledger.head, ["admin_orders"])
     raise AssertionError(f"order {order_id} never reached the admin view")
+
+
+def confirmed(client: httpx.Client, path: str, **fields: str) -> httpx.Response:
+    """Post an action, check it asks first, then confirm it."""
+    page = client.get("/console")
+    token = csrf_in(page.text)
+    asked = client.post(path, data={"csrf": token, **fields})
+    assert asked.status_code == 200 and "Yes, do it" in asked.text, asked.text
+    attempt = re.search(r'name="attempt" value="([^"]+)"', asked.text)
+    assert attempt is not None
+    return client.post(
+        path, data={"csrf": token, **fields, "confirmed": "yes", "attempt": attempt.group(1)}
+    )
+
+
+def payment_of(server: LiveServer, order_id: str) -> dict[str, Any]:
+    return dict(wait_for_order(server, order_id)["payment"])
+
+
+def job_done(client: httpx.Client, location: str) -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        page = client.get(location)
+        assert page.status_code == 200
+        if 'data-status="running"' not in page.text:
+            return page.text
+        assert time.monotonic() < deadline, "the task did not finish"
+        time.sleep(0.1)  # polling a task page, as the browser does
