@@ -74,3 +74,12 @@ bench-lag: venv
 # Write path, order load, rebuild and audit verify at 10^4, 10^5 and 10^6 events.
 bench-growth: venv
 	$(BIN)/python -m bench.growth
+
+# The console's pages: statements per page and latency beside the JSON API; see bench/console.py.
+.PHONY: bench-console console-screenshots
+bench-console: venv
+	$(BIN)/python -m bench.console
+
+# The README's console screenshots, taken again by the browser tests (needs chromium).
+console-screenshots: venv
+	CONSOLE_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/e2e/test_console_browser.py

@@ -21,7 +21,7 @@ from commands.api import (
 )
 from commands.api import reviews as review_commands
 from commands.api.deps import require_admin
-from infra import http_errors
+from infra import console, http_errors
 from infra.container import Container, build_container
 from infra.file_routes import router as file_router
 from infra.health import router as health_router
@@ -106,6 +106,7 @@ def create_app(
     app.include_router(uploads.router)
     app.include_router(review_photos.store)
     app.include_router(file_router)
+    console.mount(app)
 
     install_error_schema(app)
 

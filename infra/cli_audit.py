@@ -156,9 +156,11 @@ def verify(
     Exit code 1 if anything is wrong (each violation is printed), 0 if not.
     """
     from infra.audit_views import PostgresTransactionsView
+    from infra.console.jobs import SHOWN_FINDINGS, finding, record_verify
     from queries.audit.verify import verify_store
 
     shown: list[dict[str, Any]] = []
+    for_console: list[dict[str, Any]] = []  # the console's overview shows the last verify
     screen = Console(stderr=True) if as_json else console
 
     with _container() as container, _progress(screen) as progress:
@@ -170,6 +172,8 @@ def verify(
             progress.update(task, completed=position, total=head, rate=f"{rate:,.0f}")
 
         def found(violation: "Violation") -> None:
+            if len(for_console) < SHOWN_FINDINGS:
+                for_console.append(finding(violation))
             if as_json:
                 if len(shown) < SHOWN_IN_JSON:
                     shown.append(_violation_json(violation))
@@ -185,6 +189,7 @@ def verify(
             on_violation=found,
             progress=show,
         )
+        record_verify(container.pool, {**report.as_dict(), "findings": for_console}, by="cli")
     if as_json:
         typer.echo(json.dumps({**report.as_dict(), "violation_list": shown}, indent=2))
     else:

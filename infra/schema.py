@@ -1,4 +1,4 @@
-"""Tables outside the event store: catalog, admin keys, webhook inbox, secrets.
+"""Tables outside the event store: catalog, admin keys, webhook inbox, secrets, console.
 
 Every statement is idempotent, so ``orderledger db init`` can run at every start.
 """
@@ -99,6 +99,34 @@ STATEMENTS: tuple[str, ...] = (
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.notifier_positions (
         follower text PRIMARY KEY,
         position bigint NOT NULL)""",
+    # The console's sign-ins (infra/console): a hash of the cookie's token, never the key.
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.console_sessions (
+        token_hash text PRIMARY KEY,
+        key_id text NOT NULL,
+        csrf text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL)""",
+    # Confirmations the console's actions have used, each once (infra/console/confirmations).
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.console_confirmations (
+        token text PRIMARY KEY,
+        key_id text NOT NULL,
+        action text NOT NULL,
+        claimed_at timestamptz NOT NULL DEFAULT now())""",
+    # The console's long tasks (rebuild, audit verify): progress and the last result.
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.console_jobs (
+        id text PRIMARY KEY,
+        kind text NOT NULL,
+        target text NOT NULL,
+        status text NOT NULL DEFAULT 'running',
+        position bigint NOT NULL DEFAULT 0,
+        head bigint NOT NULL DEFAULT 0,
+        result jsonb,
+        started_by text NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz)""",
+    f"""CREATE INDEX IF NOT EXISTS console_jobs_latest ON {SCHEMA}.console_jobs
+        (kind, started_at DESC)""",
 )
 
 

@@ -15,6 +15,7 @@ from commands.files.uploads import Ticket, sign_ticket
 from infra.file_sweeper import sweep_files
 from infra.stripe_emulator import RunningEmulator
 from tests.e2e.conftest import LiveServer, Shop, fresh_database, open_shop, running_server
+from tests.e2e.console_flow import signed_in
 from tests.e2e.files_flow import (
     post_form,
     product_page,
@@ -320,6 +321,11 @@ def test_review_photos_show_only_once_the_review_is_approved(
         )
         approved = admin.post(f"/admin/reviews/{review_id}/approve")
     assert len(queue.json()["data"][0]["photos"]) == 2  # the moderator sees them
+    with signed_in(server) as console:
+        page = console.get("/console/reviews", params={"status": "approved"})
+    assert page.status_code == 200, page.text
+    shown_urls = [p["url"] for p in queue.json()["data"][0]["photos"]]
+    assert all(f'src="{url}"' in page.text for url in shown_urls)  # and so does the console
 
     with server.client() as client:
         shown = reviews_of(client, product, approved.headers["X-Ledger-Position"])
