@@ -22,6 +22,7 @@ from commands.api.deps import require_admin
 from infra import http_errors
 from infra.container import Container, build_container
 from infra.health import router as health_router
+from infra.reads_by_id import attach_reads_by_id
 from infra.settings import Settings
 from infra.storefront_reads import AsyncStorefrontReads
 from infra.web.cors import CorsPerSurface
@@ -34,7 +35,7 @@ from queries.api import history as audit_history
 from queries.api import notifications as notification_reads
 from queries.api import reviews as review_reads
 from queries.api import store as store_reads
-from queries.errors import NotFoundError
+from queries.errors import NotFoundError, ReadError
 
 
 def create_app(
@@ -62,6 +63,7 @@ def create_app(
         attach(app, container)
         storefront = await AsyncStorefrontReads.open(container.database_url)
         app.state.storefront_reads = storefront
+        positions = attach_reads_by_id(app, container, storefront)
         worker = Worker(container) if run_worker else None
         if worker is not None:
             worker.start()
@@ -70,6 +72,7 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop()
+            await positions.close()
             await storefront.close()
             if container_factory is None:
                 container.close()
@@ -131,6 +134,10 @@ def create_app(
     @app.exception_handler(NotFoundError)
     async def not_found(_: Request, error: NotFoundError) -> JSONResponse:
         return http_errors.error_response(404, error.name, str(error))
+
+    @app.exception_handler(ReadError)
+    async def read_error(_: Request, error: ReadError) -> JSONResponse:
+        return http_errors.read_error_response(error)
 
     return app
 
