@@ -8,6 +8,7 @@ from commands.errors import NotFound
 from commands.order_changes import authorize_customer
 from commands.services import Services
 from infra.database import conninfo
+from infra.health_metrics import ViewWaiters
 from infra.storefront_reads import AsyncStorefrontReads
 from infra.view_positions import PostgresViewPositions
 from infra.view_store import VIEWS
@@ -84,6 +85,9 @@ def attach_reads_by_id(
         max_waiters=container.settings.view_waiters_max,
     )
     positions.start()
+    metrics = getattr(app.state, "metrics", None)
+    if metrics is not None:
+        metrics.registry.register(ViewWaiters(lambda: positions.waiting))
     app.state.view_positions = positions
     app.state.reads_by_id = AsyncReadsById(storefront)
     app.state.order_access = LedgerOrderAccess(container.services)
