@@ -58,11 +58,6 @@ def list_orders(
     return {"data": [_order_out(r) for r in rows], "count": count, "limit": limit, "offset": offset}
 
 
-def _order_aggregates(order_id: UUID) -> list[UUID]:
-    """The aggregates an order's views are folded from."""
-    return [order_id, payment_collection_id_for(order_id)]
-
-
 @router.get("/orders/{order_id}", dependencies=[caught_up_with("admin_orders")])
 async def get_order(
     order_id: UUID, reads: ReadsByIdDep, positions: ViewPositionsDep
@@ -71,7 +66,7 @@ async def get_order(
     row = await read_by_id(
         lambda: reads.admin_order(order_id),
         positions=positions,
-        aggregate_ids=_order_aggregates(order_id),
+        aggregate_ids=[order_id],  # its row appears with the order's events
         views=("admin_orders",),
         not_found=f"There is no order {order_id}.",
     )
@@ -86,7 +81,7 @@ async def order_transactions(
     rows = await read_rows_by_id(
         lambda: reads.order_transactions(order_id),
         positions=positions,
-        aggregate_ids=_order_aggregates(order_id),
+        aggregate_ids=[payment_collection_id_for(order_id)],  # the money's own events
         views=("order_transactions",),
         not_found=f"There is no order {order_id}.",
     )

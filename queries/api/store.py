@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from domain.ids import order_id_for, payment_collection_id_for
+from domain.ids import order_id_for
 from queries.api.deps import (
     OrderAccessDep,
     ReadModelsDep,
@@ -104,7 +104,7 @@ async def order_by_payment_intent(
     row = await read_by_id(
         lambda: reads.order_by_payment_intent(payment_intent_id),
         positions=positions,
-        aggregate_ids=[order_id, payment_collection_id_for(order_id)],
+        aggregate_ids=[order_id],
         views=("storefront_orders",),
         not_found="No order is known for this payment yet.",
     )
@@ -130,7 +130,7 @@ async def order_by_id(
     row = await read_by_id(
         lambda: reads.storefront_order(order_id),
         positions=positions,
-        aggregate_ids=[order_id, payment_collection_id_for(order_id)],
+        aggregate_ids=[order_id],
         views=("storefront_orders",),
         not_found=not_found,
     )
