@@ -22,6 +22,8 @@ from commands.api.deps import require_admin
 from infra import http_errors
 from infra.container import Container, build_container
 from infra.health import router as health_router
+from infra.health import worker_beats
+from infra.health_metrics import WorkerHeartbeats
 from infra.reads_by_id import attach_reads_by_id
 from infra.settings import Settings
 from infra.storefront_reads import AsyncStorefrontReads
@@ -145,6 +147,7 @@ def create_app(
 def attach(app: FastAPI, container: Container) -> None:
     metrics = Metrics()
     metrics.watch_projections(container.projections.status)
+    metrics.registry.register(WorkerHeartbeats(lambda: worker_beats(container.pool)))
     container.services.telemetry = PrometheusTelemetry(metrics)
     container.ledger.on_append = metrics.appends.observe
     app.state.metrics = metrics
