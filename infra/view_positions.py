@@ -58,6 +58,7 @@ class PostgresViewPositions:
         self.waiting = 0
         self._notified = 0  # NOTIFYs received so far (one may come while nobody waits)
         self._task: asyncio.Task[None] | None = None
+        self.listening = asyncio.Event()  # set while the listener is LISTENing
         schema, table = events_table
         events = sql.Identifier(schema, table)
         # Per id, its latest event through the primary key (originator_id, version): one
@@ -151,6 +152,7 @@ class PostgresViewPositions:
                 )
                 async with conn:
                     await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(VIEWS_CHANNEL)))
+                    self.listening.set()
                     while True:
                         if self.waiting:
                             await self._refresh()
@@ -159,6 +161,7 @@ class PostgresViewPositions:
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # the database away: waiters time out meanwhile
+                self.listening.clear()
                 log.warning("view positions listener lost the database (%s); retrying", error)
                 with contextlib.suppress(Exception):
                     if self.waiting:
