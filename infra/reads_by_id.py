@@ -83,6 +83,7 @@ def attach_reads_by_id(
         conninfo(container.database_url),
         events_table=(recorder.datastore.schema, recorder.events_table_name),
         max_waiters=container.settings.view_waiters_max,
+        wait_seconds=container.settings.view_wait_seconds,
     )
     positions.start()
     metrics = getattr(app.state, "metrics", None)

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 # Reads waiting for their views at once, per process, before more are refused.
 MAX_WAITERS = 200
+# How long a read waits for its views (the views follow the log within milliseconds
+# while a worker runs: bench-lag); then min_position answers X-View-Caught-Up: false
+# and a read by id 503.
+WAIT_SECONDS = 2.0
 # Without a NOTIFY, how often the positions are read again while anyone waits.
 FALLBACK_POLL = 0.25
 
@@ -47,11 +51,13 @@ class PostgresViewPositions:
         *,
         events_table: tuple[str, str],
         max_waiters: int = MAX_WAITERS,
+        wait_seconds: float = WAIT_SECONDS,
         fallback_poll: float = FALLBACK_POLL,
     ) -> None:
         self._reads = reads
         self._conninfo = listen_conninfo
         self.max_waiters = max_waiters
+        self.wait_seconds = wait_seconds  # how long a read waits unless told otherwise
         self._fallback_poll = fallback_poll
         self._positions: dict[str, int] = {}
         self._changed = asyncio.Condition()
@@ -101,7 +107,9 @@ class PostgresViewPositions:
         position = rows[0]["position"] if rows else None
         return int(position) if position is not None else None
 
-    async def wait_for(self, position: int, views: Sequence[str], timeout: float) -> bool:
+    async def wait_for(
+        self, position: int, views: Sequence[str], timeout: float | None = None
+    ) -> bool:
         notified = self._notified
         rows = await self._reads.rows(VIEWS_POSITION, (list(views),))
         if rows and int(rows[0]["position"]) >= position:
@@ -118,7 +126,8 @@ class PostgresViewPositions:
         try:
             if self._notified != notified or not self._positions:
                 await self._refresh()  # a NOTIFY since our look may have gone unread
-            return await self._parked(position, list(views), time.monotonic() + timeout)
+            wait = self.wait_seconds if timeout is None else timeout
+            return await self._parked(position, list(views), time.monotonic() + wait)
         finally:
             self.waiting -= 1
 

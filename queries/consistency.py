@@ -22,10 +22,6 @@ from queries.ports import ViewPositions
 
 T = TypeVar("T")
 
-# How long a read by id waits for its view before answering 503 (the views follow the
-# log within milliseconds while a worker runs: bench-lag).
-READ_BY_ID_WAIT = 2.0
-
 
 async def read_by_id(
     read: Callable[[], Awaitable[T | None]],
@@ -34,10 +30,10 @@ async def read_by_id(
     aggregate_ids: Sequence[UUID],
     views: Sequence[str],
     not_found: str,
-    timeout: float = READ_BY_ID_WAIT,
+    timeout: float | None = None,
 ) -> T:
     """``read()`` from the view, or, when it finds nothing, from the view caught up with
-    the aggregates' latest event.
+    the aggregates' latest event (waiting ``timeout``, or the configured wait when None).
 
     Raises ``NotFoundError(not_found)`` when the ledger holds none of ``aggregate_ids``
     or when the caught-up view still shows nothing (the id names another kind of
@@ -61,7 +57,7 @@ async def read_rows_by_id(
     aggregate_ids: Sequence[UUID],
     views: Sequence[str],
     not_found: str,
-    timeout: float = READ_BY_ID_WAIT,
+    timeout: float | None = None,
 ) -> list[T]:
     """``read_by_id`` for the rows of one thing (an order's money movements): rows found
     are the answer; none, and the ledger holds none of ``aggregate_ids``, is a 404; none
@@ -78,7 +74,7 @@ async def _caught_up(
     aggregate_ids: Sequence[UUID],
     views: Sequence[str],
     not_found: str,
-    timeout: float,
+    timeout: float | None,
 ) -> None:
     """Return once the views have the aggregates' latest event; 404 when there is none."""
     last = await positions.last_position_of(aggregate_ids)

@@ -82,9 +82,11 @@ class ReadModels(Protocol):
 class ViewPositions(Protocol):
     """Where the views are in the log, and waiting for them without holding a thread."""
 
-    async def wait_for(self, position: int, views: Sequence[str], timeout: float) -> bool:
+    async def wait_for(
+        self, position: int, views: Sequence[str], timeout: float | None = None
+    ) -> bool:
         """True once every named view has processed ``position``; False when ``timeout``
-        runs out first. Raises ``PositionBeyondHead`` for a position past the log's head
+        (the configured wait when None) runs out first. Raises ``PositionBeyondHead`` for a position past the log's head
         and ``TooManyWaiting`` when the process already has as many waiters as it admits."""
         ...
 

@@ -6,9 +6,6 @@ from fastapi import Depends, Query, Request, Response
 
 from queries.ports import OrderAccess, ReadModels, ReadsById, StorefrontReads, ViewPositions
 
-# How long ``?min_position`` waits for the views (then answers, X-View-Caught-Up: false).
-MIN_POSITION_WAIT = 2.0
-
 
 # Dependencies that only read app.state are coroutines: FastAPI runs a plain function
 # dependency in its thread pool, a hop that cost more than the lookup.
@@ -58,7 +55,7 @@ def caught_up_with(*views: str) -> Any:
     ) -> None:
         if min_position is None:
             return
-        reached = await positions.wait_for(min_position, views, MIN_POSITION_WAIT)
+        reached = await positions.wait_for(min_position, views)
         response.headers["X-View-Caught-Up"] = "true" if reached else "false"
 
     return Depends(wait)

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from infra.stripe_emulator import RunningEmulator
+from infra.view_positions import WAIT_SECONDS
 from infra.worker import Worker
-from queries.consistency import READ_BY_ID_WAIT
 from tests.e2e.checkout_flow import authorized_cart
 from tests.e2e.conftest import LiveServer, Shop, fresh_database, open_shop, running_server
 
@@ -174,7 +174,7 @@ def test_a_true_miss_is_a_404_at_once_even_with_the_worker_paused(
         elapsed = time.monotonic() - started
     assert answer.status_code == 404, answer.text
     assert answer.json()["error"] == "NotFound"
-    assert elapsed < READ_BY_ID_WAIT / 2  # it did not wait for a view
+    assert elapsed < WAIT_SECONDS / 2  # it did not wait for a view
 
 
 def test_an_order_read_with_a_wrong_or_no_token_is_the_same_404_as_an_unknown_order(
