@@ -62,7 +62,9 @@ def caught_up_with(*views: str) -> Any:
 
 
 def caught_up(models: ReadModels, response: Response, position: int | None, *views: str) -> None:
-    """Read your writes: wait for the position a command answer gave, bounded."""
+    """Superseded by ``caught_up_with`` (this one holds a request thread while it waits,
+    and has neither the head check nor the waiter bound); no router here uses it. Kept
+    only until branches written against it are merged onto ``caught_up_with``."""
     if position is None:
         return
     reached = models.wait_for(position, views)
@@ -72,7 +74,7 @@ def caught_up(models: ReadModels, response: Response, position: int | None, *vie
 async def storefront_caught_up(
     reads: StorefrontReads, response: Response, position: int | None, *views: str
 ) -> None:
-    """``caught_up`` for the storefront's async reads."""
+    """Superseded by ``caught_up_with`` (no head check, no waiter bound), as ``caught_up``."""
     if position is None:
         return
     reached = await reads.wait_for(position, views)
