@@ -25,8 +25,11 @@ from infra import console, http_errors
 from infra.container import Container, build_container
 from infra.file_routes import router as file_router
 from infra.health import router as health_router
+from infra.health import worker_beats
+from infra.health_metrics import WorkerHeartbeats
 from infra.medusa.catalog_reads import MedusaCatalogReads
 from infra.medusa.surface import medusa_app
+from infra.reads_by_id import attach_reads_by_id
 from infra.settings import Settings
 from infra.storefront_reads import AsyncStorefrontReads
 from infra.web.cors import CorsPerSurface
@@ -39,7 +42,7 @@ from queries.api import history as audit_history
 from queries.api import notifications as notification_reads
 from queries.api import reviews as review_reads
 from queries.api import store as store_reads
-from queries.errors import NotFoundError
+from queries.errors import NotFoundError, ReadError
 
 
 def create_app(
@@ -68,6 +71,7 @@ def create_app(
         mount_medusa(app, container)
         storefront = await AsyncStorefrontReads.open(container.database_url)
         app.state.storefront_reads = storefront
+        positions = attach_reads_by_id(app, container, storefront)
         worker = Worker(container) if run_worker else None
         if worker is not None:
             worker.start()
@@ -76,6 +80,7 @@ def create_app(
         finally:
             if worker is not None:
                 worker.stop()
+            await positions.close()
             await storefront.close()
             if container_factory is None:
                 container.close()
@@ -142,12 +147,17 @@ def create_app(
     async def not_found(_: Request, error: NotFoundError) -> JSONResponse:
         return http_errors.error_response(404, error.name, str(error))
 
+    @app.exception_handler(ReadError)
+    async def read_error(_: Request, error: ReadError) -> JSONResponse:
+        return http_errors.read_error_response(error)
+
     return app
 
 
 def attach(app: FastAPI, container: Container) -> None:
     metrics = Metrics()
     metrics.watch_projections(container.projections.status)
+    metrics.registry.register(WorkerHeartbeats(lambda: worker_beats(container.pool)))
     container.services.telemetry = PrometheusTelemetry(metrics)
     container.ledger.on_append = metrics.appends.observe
     app.state.metrics = metrics

@@ -61,21 +61,25 @@ def serve(
     _serve(host, port, run_worker=False)
 
 
-def _serve(host: str, port: int, *, run_worker: bool) -> None:
+def _serve(
+    host: str, port: int, *, run_worker: bool, dev: bool = False, emulator: str | None = None
+) -> None:
     import uvicorn
 
     from infra.app import create_app
-    from infra.web.observability import configure_logging
+    from infra.log_format import BannerServer, choose_format, configure
 
     settings = _settings()
-    configure_logging()
-    uvicorn.run(
+    configure(choose_format(settings.log_format, dev=dev, stream=sys.stderr))
+    config = uvicorn.Config(
         create_app(settings, run_worker=run_worker),
         host=host,
         port=port,
         log_config=None,
-        access_log=False,  # one JSON line per request comes from our own middleware
+        access_log=False,  # one line per request comes from our own middleware
     )
+    server = BannerServer(config, stripe_emulator=emulator) if dev else uvicorn.Server(config)
+    server.run()
 
 
 @app.command()
@@ -83,11 +87,12 @@ def worker() -> None:
     """Run the projectors (and the rest of the background work) until SIGTERM or Ctrl-C."""
     import signal
 
-    from infra.web.observability import configure_logging
+    from infra.log_format import choose_format, configure
     from infra.worker import Worker
 
-    configure_logging()
-    container = _container(_settings())
+    settings = _settings()
+    configure(choose_format(settings.log_format, dev=False, stream=sys.stderr))
+    container = _container(settings)
     running = Worker(container)
     signal.signal(signal.SIGTERM, lambda *_: running.stop())
     running.start()
@@ -122,7 +127,7 @@ def dev(
         except (ImportError, RuntimeError) as error:
             errors.print(f"No Stripe emulator ({error}); Stripe calls go to STRIPE_API_BASE.")
     try:
-        _serve(host, port, run_worker=True)
+        _serve(host, port, run_worker=True, dev=True, emulator=emulator.url if emulator else None)
     finally:
         if emulator is not None:
             emulator.stop()

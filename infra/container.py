@@ -18,6 +18,7 @@ from infra.database import apply_ssl_environment, event_store_env
 from infra.embedded_db import EmbeddedDatabase, start_embedded_postgres
 from infra.files import Files, build_files
 from infra.locks import PostgresLocks, RedisLocks
+from infra.notification_store import begin_notifications
 from infra.ops_store import PostgresSecrets, PostgresWebhookInbox
 from infra.pg import Pool, open_pool
 from infra.projection_runtime import ProjectionRuntime
@@ -87,6 +88,7 @@ def build_container(settings: Settings) -> Container:
     pool = open_pool(url)
     create_tables(pool)
     ledger = open_ledger(pool, url)
+    begin_notifications(pool, ledger.head)
     redis_client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     locks: Locks = RedisLocks(redis_client) if redis_client else PostgresLocks(pool)
     payments = StripeGateway(

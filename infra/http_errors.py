@@ -16,6 +16,7 @@ from commands.files.uploads import UploadExpired
 from commands.ledger import ConcurrentChange
 from domain import errors as domain_errors
 from domain.file_types import FileTooLarge, UnsupportedFileType
+from queries.errors import ReadError
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,14 @@ def status_for(error: Exception) -> int:
 
 def error_response(status: int, name: str, detail: str) -> JSONResponse:
     return JSONResponse({"error": name, "detail": detail}, status_code=status)
+
+
+def read_error_response(error: ReadError) -> JSONResponse:
+    """A read-side error (its status is part of its kind), with Retry-After when it has one."""
+    answer = error_response(error.status, error.name, str(error))
+    if error.retry_after is not None:
+        answer.headers["Retry-After"] = str(error.retry_after)
+    return answer
 
 
 def install(app: FastAPI) -> None:

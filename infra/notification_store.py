@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from commands.notify.notifier import FOLLOWER
 from commands.notify.ports import Delivery, Email
 from infra.pg import Pool
 from infra.schema import SCHEMA
@@ -116,3 +117,13 @@ class PostgresDeliveryLog:
     def _update(self, assignments_and_where: str, params: Sequence[object]) -> None:
         with self._pool.connection() as conn:
             conn.execute(f"UPDATE {TABLE} SET {assignments_and_where}", params)
+
+
+def begin_notifications(pool: Pool, head: int) -> None:
+    """Record, once and durably, where e-mail notifications start: the log's head when the
+    store first runs a version that notifies (at ``db init`` on a fresh deployment, so
+    every order ever placed is mailed, even one placed before a worker first runs; on a
+    store with a history, its head then, so old orders are never mailed). Later calls
+    change nothing."""
+
+    PostgresDeliveryLog(pool).begin(FOLLOWER, head)

@@ -232,7 +232,7 @@ class ProjectionRuntime:
             consumed += len(batch.ids) - bisect_right(batch.ids, position)
             if events:
                 projector.project(events, PostgresViewStore(conn, projector, generation))
-        conn.execute(
+        moved = conn.execute(
             f"UPDATE {VIEWS}.tracking t SET position = %s, updated_at = now() "
             "FROM unnest(%s::text[], %s::integer[]) AS moved(projection, generation) "
             "WHERE t.projection = moved.projection AND t.generation = moved.generation "
@@ -244,6 +244,8 @@ class ProjectionRuntime:
                 last,
             ),
         )
+        if moved.rowcount:  # wakes reads waiting for their views (sent at commit)
+            conn.execute(f"NOTIFY {VIEWS_CHANNEL}")
         full = bool(batch.ids) and len(batch.ids) >= self.page_size
         return Advanced(batch.count, last, consumed, full)
 
@@ -493,6 +495,8 @@ VIEWS_POSITION = (
     f"JOIN {VIEWS}.tracking t ON t.projection = r.projection "
     "AND t.generation = r.generation WHERE r.projection = ANY(%s)"
 )
+# NOTIFYed when views move on, for reads that wait for them (infra.view_positions).
+VIEWS_CHANNEL = "orderledger_views"
 FIRST_WAIT, LONGEST_WAIT = 0.005, 0.05  # between two looks at the views' position
 
 

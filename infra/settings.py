@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     rate_limit_reviews_per_minute: int = Field(default=10, gt=0)
     # How often the sweeper looks for due captures that no timer delivered.
     capture_sweep_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Reads waiting for their views at once, per API process (503 TooManyWaiting beyond).
+    view_waiters_max: int = Field(default=200, gt=0, le=100_000)
+    # How long such a read waits (then min_position answers X-View-Caught-Up: false,
+    # and a read by id 503 ViewBehind).
+    view_wait_seconds: float = Field(default=2.0, gt=0, le=60)
+    # Log lines as JSON or text; unset: text for `dev` or a terminal, JSON otherwise.
+    log_format: Literal["json", "text"] | None = None
 
     resend_api_key: SecretStr | None = None
     resend_api_url: str | None = None

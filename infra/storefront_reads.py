@@ -93,6 +93,10 @@ class AsyncStorefrontReads:
         # read can be asked again, once, on another.
         return await self._all(query, params, again=False)
 
+    async def rows(self, query: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Row]:
+        """Any read of ours on this pool (the reads by id and the views' positions)."""
+        return await self._all(query, params)
+
     async def wait_for(self, position: int, views: Sequence[str], timeout: float = 2.0) -> bool:
         deadline = time.monotonic() + timeout
         delay = FIRST_WAIT

@@ -15,6 +15,7 @@ from uuid import UUID
 from commands.capture import capture_payment
 from commands.process_manager import ProcessManager
 from infra.container import Container
+from infra.health import worker_name
 from infra.schema import SCHEMA
 from infra.sweeper import run_sweeper
 from infra.timers import listen_for_due_captures
@@ -37,8 +38,10 @@ class Worker:
         sweep_seconds: float | None = None,
         process_poll_seconds: float = 0.2,
         capture_threads: int = CAPTURE_THREADS,
+        name: str | None = None,
     ) -> None:
         self._container = container
+        self.name = name or worker_name()  # its heartbeat's name in /health/status
         self._stop = threading.Event()
         self._poll_seconds = poll_seconds
         self._sweep_seconds = sweep_seconds or container.settings.capture_sweep_seconds
@@ -109,17 +112,24 @@ class Worker:
         self._threads.append(thread)
 
     def _beat(self, every: float = 5.0) -> None:
-        """Tell /health/ready that a worker is alive."""
+        """Tell /health/status (and the metrics) that this worker is alive; a worker that
+        stops cleanly says so, so that only a crashed one is named as stale."""
         while not self._stop.is_set():
             try:
                 with self._container.pool.connection() as conn:
                     conn.execute(
-                        f"INSERT INTO {SCHEMA}.heartbeats VALUES ('worker', now()) "
-                        "ON CONFLICT (name) DO UPDATE SET beat_at = now()"
+                        f"INSERT INTO {SCHEMA}.heartbeats VALUES (%s, now()) "
+                        "ON CONFLICT (name) DO UPDATE SET beat_at = now()",
+                        (self.name,),
                     )
             except Exception as error:
                 log.warning("heartbeat failed: %s", error)
             self._stop.wait(every)
+        try:
+            with self._container.pool.connection(timeout=2.0) as conn:
+                conn.execute(f"DELETE FROM {SCHEMA}.heartbeats WHERE name = %s", (self.name,))
+        except Exception as error:
+            log.warning("could not sign off the heartbeat: %s", error)
 
     def _follow(self) -> None:
         while not self._stop.is_set():

@@ -84,3 +84,42 @@ class ReadModels(Protocol):
     ) -> tuple[list[Row], int]:
         """The e-mail delivery log (newest first) and how many rows match."""
         ...
+
+
+class ViewPositions(Protocol):
+    """Where the views are in the log, and waiting for them without holding a thread."""
+
+    async def wait_for(
+        self, position: int, views: Sequence[str], timeout: float | None = None
+    ) -> bool:
+        """True once every named view has processed ``position``; False when ``timeout``
+        (the configured wait when None) runs out first. Raises ``PositionBeyondHead`` for a position past the log's head
+        and ``TooManyWaiting`` when the process already has as many waiters as it admits."""
+        ...
+
+    async def last_position_of(self, aggregate_ids: Sequence[UUID]) -> int | None:
+        """The notification id of the latest event of any of these aggregates; None when
+        the ledger holds none of them (one index probe per id)."""
+        ...
+
+
+class ReadsById(Protocol):
+    """Reads of one thing by its id, on the event loop (each a single indexed lookup)."""
+
+    async def admin_order(self, order_id: UUID) -> Row | None: ...
+
+    async def order_transactions(self, order_id: UUID) -> list[Row]: ...
+
+    async def storefront_order(self, order_id: UUID) -> Row | None:
+        """The columns of the storefront order summary, by the order's id."""
+        ...
+
+    async def inventory_level(self, level_id: UUID) -> Row | None: ...
+
+    async def review(self, review_id: UUID) -> Row | None: ...
+
+
+class OrderAccess(Protocol):
+    """Whether a customer's order token opens an order (checked against the ledger)."""
+
+    def allows(self, order_id: UUID, token: str | None) -> bool: ...

@@ -15,6 +15,7 @@ from commands import errors as app_errors
 from commands.ledger import ConcurrentChange
 from domain import errors as domain_errors
 from infra.http_errors import UNAVAILABLE
+from queries.errors import ReadError
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,15 @@ def install(app: FastAPI) -> None:
     async def domain_error(_: Request, error: domain_errors.DomainError) -> JSONResponse:
         type_ = type_for(error)
         return error_response(type_, CONFLICT_MESSAGE if type_ == "conflict" else str(error))
+
+    @app.exception_handler(ReadError)
+    async def read_error(_: Request, error: ReadError) -> JSONResponse:
+        # The read side's own statuses (404, 503 while a view catches up) in Medusa's words.
+        type_ = {400: "invalid_data", 404: "not_found"}.get(error.status, "unknown_error")
+        answer = error_response(type_, str(error), error.status)
+        if error.retry_after is not None:
+            answer.headers["Retry-After"] = str(error.retry_after)
+        return answer
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_: Request, error: RequestValidationError) -> JSONResponse:

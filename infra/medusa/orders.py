@@ -7,8 +7,9 @@ from fastapi import APIRouter
 
 from domain.order import Order
 from infra.medusa.deps import Store, StoreDep
-from infra.medusa.errors import MedusaError
 from infra.medusa.shapes_checkout import order_out
+from queries.api.deps import ReadsByIdDep, ViewPositionsDep
+from queries.consistency import read_by_id
 
 router = APIRouter(prefix="/store/orders", tags=["medusa: orders"])
 
@@ -21,8 +22,8 @@ def placed_order_row(store: Store, order_id: UUID, position: int | None) -> dict
     wait (bounded) until the view has processed the write — the position ``complete``
     returned, else the event store's head once it holds the order. None: no such order.
 
-    The one place the Medusa surface reads its own writes (a general "read by id"
-    helper can replace this body).
+    ``complete`` reads through this (it knows its position); ``GET /store/orders/{id}``
+    through the general ``queries.consistency.read_by_id``.
     """
     models = store.read_models
     row = models.admin_order(order_id)
@@ -38,8 +39,15 @@ def placed_order_row(store: Store, order_id: UUID, position: int | None) -> dict
 
 
 @router.get("/{order_id}")
-def get_order(order_id: UUID, store: StoreDep) -> dict[str, Any]:
-    row = placed_order_row(store, order_id, None)
-    if row is None:
-        raise MedusaError("not_found", f"Order with id: {order_id} was not found")
+async def get_order(
+    order_id: UUID, store: StoreDep, reads: ReadsByIdDep, positions: ViewPositionsDep
+) -> dict[str, Any]:
+    """The order, read as every read by id is: never 404 for an order the ledger holds."""
+    row = await read_by_id(
+        lambda: reads.admin_order(order_id),
+        positions=positions,
+        aggregate_ids=[order_id],
+        views=(ORDER_VIEW,),
+        not_found=f"Order with id: {order_id} was not found",
+    )
     return {"order": order_out(row)}

@@ -6,10 +6,11 @@ The admin key is required by the app when it mounts this router.
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query
 
-from queries.api.deps import MinPosition, ReadModelsDep, caught_up
-from queries.errors import NotFoundError
+from domain.ids import inventory_level_id_for, payment_collection_id_for
+from queries.api.deps import ReadModelsDep, ReadsByIdDep, ViewPositionsDep, caught_up_with
+from queries.consistency import read_by_id, read_rows_by_id
 
 router = APIRouter(prefix="/admin", tags=["admin: reads"])
 
@@ -46,36 +47,44 @@ def _order_out(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/orders")
+@router.get("/orders", dependencies=[caught_up_with("admin_orders")])
 def list_orders(
     models: ReadModelsDep,
-    response: Response,
     status: Status | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    min_position: MinPosition = None,
 ) -> dict[str, Any]:
-    caught_up(models, response, min_position, "admin_orders")
     rows, count = models.admin_orders(status=status, limit=limit, offset=offset)
     return {"data": [_order_out(r) for r in rows], "count": count, "limit": limit, "offset": offset}
 
 
-@router.get("/orders/{order_id}")
-def get_order(
-    order_id: UUID, models: ReadModelsDep, response: Response, min_position: MinPosition = None
+@router.get("/orders/{order_id}", dependencies=[caught_up_with("admin_orders")])
+async def get_order(
+    order_id: UUID, reads: ReadsByIdDep, positions: ViewPositionsDep
 ) -> dict[str, Any]:
-    caught_up(models, response, min_position, "admin_orders")
-    row = models.admin_order(order_id)
-    if row is None:
-        raise NotFoundError(f"There is no order {order_id}.")
+    """The order; never 404 for an order the ledger holds (503 while its view catches up)."""
+    row = await read_by_id(
+        lambda: reads.admin_order(order_id),
+        positions=positions,
+        aggregate_ids=[order_id],  # its row appears with the order's events
+        views=("admin_orders",),
+        not_found=f"There is no order {order_id}.",
+    )
     return _order_out(row)
 
 
-@router.get("/orders/{order_id}/transactions")
-def order_transactions(
-    order_id: UUID, models: ReadModelsDep, response: Response, min_position: MinPosition = None
+@router.get("/orders/{order_id}/transactions", dependencies=[caught_up_with("order_transactions")])
+async def order_transactions(
+    order_id: UUID, reads: ReadsByIdDep, positions: ViewPositionsDep
 ) -> list[dict[str, Any]]:
-    caught_up(models, response, min_position, "order_transactions")
+    """The order's money movements; 404 for an order the ledger does not hold."""
+    rows = await read_rows_by_id(
+        lambda: reads.order_transactions(order_id),
+        positions=positions,
+        aggregate_ids=[payment_collection_id_for(order_id)],  # the money's own events
+        views=("order_transactions",),
+        not_found=f"There is no order {order_id}.",
+    )
     return [
         {
             "kind": row["kind"],
@@ -84,29 +93,49 @@ def order_transactions(
             "reference": row["reference"],
             "created_at": row["created_at"].isoformat(),
         }
-        for row in models.order_transactions(order_id)
+        for row in rows
     ]
 
 
-@router.get("/inventory-levels")
+def _level_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "variant_id": row["variant_id"],
+        "location_id": row["location_id"],
+        "stocked_quantity": row["stocked"],
+        "reserved_quantity": row["reserved"],
+        "available_quantity": row["available"],
+        "allow_backorder": row["allow_backorder"],
+    }
+
+
+@router.get("/inventory-levels", dependencies=[caught_up_with("inventory_levels")])
 def inventory_levels(
     models: ReadModelsDep,
-    response: Response,
     variant_id: Annotated[str | None, Query(max_length=64)] = None,
-    min_position: MinPosition = None,
 ) -> list[dict[str, Any]]:
-    caught_up(models, response, min_position, "inventory_levels")
-    return [
-        {
-            "variant_id": row["variant_id"],
-            "location_id": row["location_id"],
-            "stocked_quantity": row["stocked"],
-            "reserved_quantity": row["reserved"],
-            "available_quantity": row["available"],
-            "allow_backorder": row["allow_backorder"],
-        }
-        for row in models.inventory_levels(variant_id)
-    ]
+    return [_level_out(row) for row in models.inventory_levels(variant_id)]
+
+
+CatalogId = Annotated[str, Path(max_length=64)]
+
+
+@router.get(
+    "/inventory-levels/{variant_id}/{location_id}",
+    dependencies=[caught_up_with("inventory_levels")],
+)
+async def inventory_level(
+    variant_id: CatalogId, location_id: CatalogId, reads: ReadsByIdDep, positions: ViewPositionsDep
+) -> dict[str, Any]:
+    """One variant's level at one stock location; never 404 for a level the ledger holds."""
+    level_id = inventory_level_id_for(variant_id, location_id)
+    row = await read_by_id(
+        lambda: reads.inventory_level(level_id),
+        positions=positions,
+        aggregate_ids=[level_id],
+        views=("inventory_levels",),
+        not_found=f"There is no inventory level of {variant_id!r} at {location_id!r}.",
+    )
+    return _level_out(row)
 
 
 @router.get("/authorizations/near-expiry")
@@ -126,16 +155,13 @@ def authorizations_near_expiry(
     ]
 
 
-@router.get("/backorders")
+@router.get("/backorders", dependencies=[caught_up_with("backorders")])
 def backorders(
     models: ReadModelsDep,
-    response: Response,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-    min_position: MinPosition = None,
 ) -> list[dict[str, Any]]:
     """Where stock went below zero, by how much and for which order."""
-    caught_up(models, response, min_position, "backorders")
     return [
         {
             "variant_id": row["variant_id"],

@@ -5,10 +5,12 @@ Text is returned exactly as written: clients must escape it when rendering HTML.
 """
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query
 
-from queries.api.deps import MinPosition, ReadModelsDep, caught_up
+from queries.api.deps import ReadModelsDep, ReadsByIdDep, ViewPositionsDep, caught_up_with
+from queries.consistency import read_by_id
 from queries.errors import NotFoundError
 from queries.images import ProductImage, ProductImagesDep
 
@@ -66,18 +68,15 @@ def average(distribution: dict[int, int]) -> float | None:
     return hundredths / 100
 
 
-@store.get("/{product_id}/reviews")
+@store.get("/{product_id}/reviews", dependencies=[caught_up_with("reviews")])
 def product_reviews(
     product_id: ProductId,
     models: ReadModelsDep,
     images: ProductImagesDep,
-    response: Response,
     limit: Limit = 20,
     offset: Offset = 0,
-    min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Approved reviews, newest first, with ``count``, ``average_rating`` and ``distribution``."""
-    caught_up(models, response, min_position, "reviews")
     if models.product(product_id) is None:
         raise NotFoundError(f"There is no product {product_id!r}.")
     rows, _ = models.reviews(product_id=product_id, status="approved", limit=limit, offset=offset)
@@ -97,19 +96,32 @@ def product_reviews(
     }
 
 
-@admin.get("")
+@admin.get("", dependencies=[caught_up_with("reviews")])
 def reviews_for_moderation(
     models: ReadModelsDep,
     images: ProductImagesDep,
-    response: Response,
     status: Status | None = None,
     product_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-    min_position: MinPosition = None,
 ) -> dict[str, Any]:
-    caught_up(models, response, min_position, "reviews")
     rows, count = models.reviews(product_id=product_id, status=status, limit=limit, offset=offset)
     photos = images.review_photos([row["review_id"] for row in rows])
     data = _with_photos([_for_admin(r) for r in rows], rows, photos)
     return {"data": data, "count": count, "limit": limit, "offset": offset}
+
+
+@admin.get("/{review_id}", dependencies=[caught_up_with("reviews")])
+async def review(
+    review_id: UUID, reads: ReadsByIdDep, positions: ViewPositionsDep, images: ProductImagesDep
+) -> dict[str, Any]:
+    """One review with its moderation state and photos; never 404 for a review the ledger
+    holds."""
+    row = await read_by_id(
+        lambda: reads.review(review_id),
+        positions=positions,
+        aggregate_ids=[review_id],
+        views=("reviews",),
+        not_found=f"There is no review {review_id}.",
+    )
+    return _with_photos([_for_admin(row)], [row], images.review_photos([review_id]))[0]

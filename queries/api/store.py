@@ -1,17 +1,23 @@
-"""``/store`` reads: products with availability, and an order by its PaymentIntent."""
+"""``/store`` reads: products with availability, and an order by its PaymentIntent or by
+its id with the order's token."""
 
 from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from domain.ids import order_id_for
 from queries.api.deps import (
-    MinPosition,
+    OrderAccessDep,
     ReadModelsDep,
+    ReadsByIdDep,
     StorefrontReadsDep,
-    caught_up,
-    storefront_caught_up,
+    ViewPositionsDep,
+    caught_up_with,
 )
+from queries.consistency import read_by_id
 from queries.errors import NotFoundError
 from queries.images import FileUrlDep, ProductImage, ProductImagesDep, images_from, thumbnail_of
 
@@ -97,17 +103,48 @@ def summary_of(row: dict[str, Any]) -> OrderSummary:
     )
 
 
-@router.get("/orders/by-payment-intent/{payment_intent_id}")
+@router.get(
+    "/orders/by-payment-intent/{payment_intent_id}",
+    dependencies=[caught_up_with("storefront_orders")],
+)
 async def order_by_payment_intent(
-    payment_intent_id: str,
-    reads: StorefrontReadsDep,
-    response: Response,
-    min_position: MinPosition = None,
+    payment_intent_id: str, reads: StorefrontReadsDep, positions: ViewPositionsDep
 ) -> OrderSummary:
-    await storefront_caught_up(reads, response, min_position, "storefront_orders")
-    row = await reads.order_by_payment_intent(payment_intent_id)
-    if row is None:
-        raise NotFoundError("No order is known for this payment yet.")
+    """The order placed for this PaymentIntent; 404 until the ledger has placed it."""
+    order_id = order_id_for(payment_intent_id)
+    row = await read_by_id(
+        lambda: reads.order_by_payment_intent(payment_intent_id),
+        positions=positions,
+        aggregate_ids=[order_id],
+        views=("storefront_orders",),
+        not_found="No order is known for this payment yet.",
+    )
+    return summary_of(row)
+
+
+OrderToken = Annotated[str | None, Header(alias="X-Order-Token", max_length=200)]
+
+
+@router.get("/orders/{order_id}", dependencies=[caught_up_with("storefront_orders")])
+async def order_by_id(
+    order_id: UUID,
+    reads: ReadsByIdDep,
+    positions: ViewPositionsDep,
+    access: OrderAccessDep,
+    x_order_token: OrderToken = None,
+) -> OrderSummary:
+    """The order's summary for its customer (``X-Order-Token``, as ``complete`` gave it).
+    A wrong or missing token is the same 404 as an unknown order."""
+    not_found = f"There is no order {order_id}."
+    if not x_order_token or not await run_in_threadpool(access.allows, order_id, x_order_token):
+        raise NotFoundError(not_found)
+    row = await read_by_id(
+        lambda: reads.storefront_order(order_id),
+        positions=positions,
+        aggregate_ids=[order_id],
+        views=("storefront_orders",),
+        not_found=not_found,
+    )
     return summary_of(row)
 
 
@@ -137,17 +174,14 @@ def _products_out(
     ]
 
 
-@router.get("/products")
+@router.get("/products", dependencies=[caught_up_with("inventory_levels")])
 def list_products(
     models: ReadModelsDep,
     product_images: ProductImagesDep,
-    response: Response,
     sales_channel_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    min_position: MinPosition = None,
 ) -> dict[str, Any]:
-    caught_up(models, response, min_position, "inventory_levels")
     rows = models.products(limit=limit, offset=offset)
     variant_ids = [v["id"] for row in rows for v in row["variants"]]
     available = models.availability(variant_ids, sales_channel_id)
@@ -155,16 +189,13 @@ def list_products(
     return {"data": _products_out(rows, available, images), "limit": limit, "offset": offset}
 
 
-@router.get("/products/{product_id}")
+@router.get("/products/{product_id}", dependencies=[caught_up_with("inventory_levels")])
 async def get_product(
     product_id: str,
     reads: StorefrontReadsDep,
     url_for: FileUrlDep,
-    response: Response,
     sales_channel_id: Annotated[str | None, Query(max_length=64)] = None,
-    min_position: MinPosition = None,
 ) -> ProductOut:
-    await storefront_caught_up(reads, response, min_position, "inventory_levels")
     found = await reads.product_page(product_id, sales_channel_id)
     if found is None:
         raise NotFoundError(f"There is no product {product_id!r}.")

@@ -70,9 +70,15 @@ def _serve(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
 
 @contextmanager
 def running_server(
-    database_url: str, redis_url: str, emulator: RunningEmulator, **overrides: Any
+    database_url: str,
+    redis_url: str,
+    emulator: RunningEmulator,
+    *,
+    run_worker: bool = True,
+    **overrides: Any,
 ) -> Iterator[LiveServer]:
-    """The API with its worker in-process, on 127.0.0.1 and a free port."""
+    """The API with its worker in-process (unless ``run_worker`` is False: then the test
+    runs ``infra.worker.Worker`` itself), on 127.0.0.1 and a free port."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "redis_url": redis_url,
@@ -87,7 +93,7 @@ def running_server(
     settings = Settings(**{**values, **overrides})
     container = build_container(settings)
     _, admin_key = container.admin_keys.create("e2e")
-    app = create_app(container_factory=lambda: container, run_worker=True)
+    app = create_app(container_factory=lambda: container, run_worker=run_worker)
     server, thread = _serve(app, free_port())
     try:
         yield LiveServer(
