@@ -14,8 +14,11 @@ import pytest
 from domain.ids import order_id_for
 from domain.order import Order
 from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import authorize_at_stripe, open_shop
-from tests.e2e.conftest import stripe_emulator  # noqa: F401  (a session fixture, re-used)
+from tests.e2e.conftest import (
+    authorize_at_stripe,
+    open_shop,
+    stripe_emulator,  # noqa: F401  (a session fixture, re-used)
+)
 from tests.security.domain_shop import Probe, cart_of, choose_shipping, open_store, probe_server
 
 pytestmark = pytest.mark.e2e

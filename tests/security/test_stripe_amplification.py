@@ -15,8 +15,10 @@ import pytest
 
 from domain.order import Order
 from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import authorize_at_stripe
-from tests.e2e.conftest import stripe_emulator  # noqa: F401  (a session fixture, re-used)
+from tests.e2e.conftest import (
+    authorize_at_stripe,
+    stripe_emulator,  # noqa: F401  (a session fixture, re-used)
+)
 from tests.security.domain_shop import Probe, cart_of, choose_shipping, open_store, probe_server
 
 pytestmark = pytest.mark.e2e
