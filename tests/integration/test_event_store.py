@@ -96,7 +96,8 @@ def aggregates_emitting_every_event_type() -> list[Aggregate]:
     cart.change_quantity("l1", 3, now=NOW)
     cart.change_quantity("l2", 0, now=NOW)
     cart.choose_shipping("so_standard", now=NOW)
-    cart.start_payment_session("pi_x", 4200, now=NOW)
+    cart.start_payment_session("pi_x", 4200, status="requires_payment_method", now=NOW)
+    cart.see_payment("pi_x", status="requires_capture", amount=4200, now=NOW)
     cart.complete(order_id="order_x", payment_intent_id="pi_x", now=later(minutes=1))
 
     captured_order = place_order(
@@ -157,6 +158,7 @@ def aggregates_emitting_every_event_type() -> list[Aggregate]:
         now=later(days=3),
     )
     verified_review.approve(moderated_by="admin-key:k1", now=later(days=4))
+    verified_review.reassess(still_bought=False, reason="order canceled", now=later(days=5))
     anonymous_review = Review.submit(
         product_id="tee",
         rating=1,
