@@ -47,12 +47,15 @@ def _dispatch(services: Services, event_id: str, event_type: str, event: dict[st
     cause = f"webhook:{event_id}"
     if event_type == "payment_intent.amount_capturable_updated":
         intent = services.payments.retrieve_payment_intent(intent_id)
-        _tell_cart(services, intent)
         if intent.status == "canceled":
+            _tell_cart(services, intent)
             void_canceled_intent(services, intent_id, by=cause)
             return "canceled"
         if not intent.is_authorized:
+            _tell_cart(services, intent)
             return "not-authorized"
+        # Placing the order completes the cart (no change after that); a refusal
+        # releases the hold and tells the cart so.
         try:
             placed = place_order(services, intent, cause=cause)
         except NotOurPayment:
