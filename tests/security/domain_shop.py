@@ -44,8 +44,9 @@ def probe_server(
 
 @dataclass
 class Store:
-    """One test's catalog: a region (optionally limited to countries), a public and an
-    internal channel, a lamp (shipped), an e-book (not shipped) and a shipping option."""
+    """One test's catalog: a region (optionally limited to countries), a public channel
+    (and, if asked for, an internal one), a lamp, an e-book (shipped unless asked to be
+    digital) and a shipping option."""
 
     suffix: str
     region: str
@@ -66,7 +67,12 @@ def open_store(
     currency: str = "eur",
     lamp_price: int = 5000,
     ebook_price: int = 5000,
+    digital_ebook: bool = False,
+    internal_channel: bool = False,
 ) -> Store:
+    """Import the store's catalog. The fields issue 18 added are sent only when asked
+    for (``countries``, ``digital_ebook``, ``internal_channel``), so the other findings'
+    tests run on a catalog that main imports too."""
     s = uuid.uuid4().hex[:8]
     store = Store(
         suffix=s,
@@ -83,13 +89,10 @@ def open_store(
     region: dict[str, Any] = {"id": store.region, "currency": currency, "tax_rate_bp": 2000}
     if countries is not None:
         region["countries"] = countries
-    catalog = {
+    catalog: dict[str, Any] = {
         "regions": [region],
         "stock_locations": [{"id": store.location, "name": "Warehouse"}],
-        "sales_channels": [
-            {"id": store.channel, "stock_location_ids": [store.location]},
-            {"id": store.internal_channel, "stock_location_ids": [store.location], "public": False},
-        ],
+        "sales_channels": [{"id": store.channel, "stock_location_ids": [store.location]}],
         "shipping_options": [
             {
                 "id": store.shipping,
@@ -115,7 +118,6 @@ def open_store(
             {
                 "id": store.ebook_product,
                 "title": "E-book",
-                "requires_shipping": False,
                 "variants": [
                     {
                         "id": store.ebook,
@@ -131,6 +133,12 @@ def open_store(
             {"variant_id": store.ebook, "location_id": store.location, "stocked_quantity": 1000},
         ],
     }
+    if internal_channel:
+        catalog["sales_channels"].append(
+            {"id": store.internal_channel, "stock_location_ids": [store.location], "public": False}
+        )
+    if digital_ebook:
+        catalog["products"][1]["requires_shipping"] = False
     with server.admin() as admin:
         answer = admin.post("/admin/catalog", json=catalog)
     assert answer.status_code == 200, answer.text

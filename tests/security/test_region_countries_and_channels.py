@@ -74,7 +74,7 @@ def test_a_region_without_countries_serves_any_address_as_before(probe: Probe) -
 
 
 def test_an_internal_channel_cannot_be_named_in_the_body(probe: Probe) -> None:
-    store = open_store(probe.server)
+    store = open_store(probe.server, internal_channel=True)
     with probe.server.client() as client:
         internal = new_cart(client, store, channel=store.internal_channel)
         unknown = new_cart(client, store, channel=f"nothing-{store.suffix}")

@@ -55,7 +55,7 @@ def test_a_lamp_without_a_shipping_method_gets_no_payment_session(probe: Probe) 
 
 def test_digital_goods_alone_need_no_shipping_method(probe: Probe) -> None:
     server = probe.server
-    store = open_store(server)
+    store = open_store(server, digital_ebook=True)
     with server.client() as client:
         cart_id = cart_of(client, store, store.ebook)
         session = client.post(f"/store/carts/{cart_id}/payment-session")
@@ -72,7 +72,7 @@ def test_swapping_the_paid_e_book_for_a_lamp_of_the_same_price_places_no_order(
     probe: Probe,
 ) -> None:
     server = probe.server
-    store = open_store(server, lamp_price=5000, ebook_price=5000)
+    store = open_store(server, lamp_price=5000, ebook_price=5000, digital_ebook=True)
     with server.client() as client:
         # Given a payment session for an e-book (no shipping needed), authorized
         cart_id = cart_of(client, store, store.ebook)
