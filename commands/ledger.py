@@ -34,6 +34,7 @@ from domain.errors import DomainError
 from domain.inventory_level import InventoryLevel
 from domain.lines import Line, Shipping
 from domain.order import Order
+from domain.payment_collection import PaymentCollection
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -60,8 +61,9 @@ class Ledger(Application[UUID]):
     # or three per order: a snapshot every 25 events keeps that to a snapshot and a few
     # events (at 100, the events after it made a level load four times slower).
     # Carts and orders are changed by anonymous clients (within their caps, MAX_CART_CHANGES
-    # and MAX_ORDER_CHANGES): a snapshot every 50 events bounds what one read loads.
-    snapshotting_intervals = {InventoryLevel: 25, Cart: 50, Order: 50}
+    # and MAX_ORDER_CHANGES), and each order change moves its payment collection's amount:
+    # a snapshot every 50 events bounds what one read of any of them loads.
+    snapshotting_intervals = {InventoryLevel: 25, Cart: 50, Order: 50, PaymentCollection: 50}
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)

@@ -11,7 +11,14 @@ import pytest
 from commands.ledger import Ledger
 from domain.inventory_level import InventoryLevel
 from infra.database import event_store_env
-from tests.unit.domain.builders import NOW, a_line, a_shipping, place_order, start_cart
+from tests.unit.domain.builders import (
+    NOW,
+    a_line,
+    a_shipping,
+    authorized_collection,
+    place_order,
+    start_cart,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.embedded_ok]
 
@@ -96,3 +103,18 @@ def test_a_long_lived_order_loads_from_a_snapshot_equal_to_its_replay(ledger: Le
     loaded = ledger.repository.get(order.id)
     assert vars(loaded) == vars(order)
     assert loaded.total == order.total and loaded.lines["a"] == order.lines["a"]
+
+
+def test_a_payment_collection_moved_by_many_order_changes_loads_from_its_snapshot(
+    ledger: Ledger,
+) -> None:
+    payment = authorized_collection(5000)
+    for i in range(70):
+        payment.change_amount(4000 + i % 2 * 500, now=NOW)
+    payment.capture(payment.amount, reference="ch_1", now=NOW)
+    ledger.save_all(payment)
+
+    assert ledger.snapshots is not None
+    assert [s.originator_version for s in ledger.snapshots.get(payment.id)] == [50]
+    loaded = ledger.repository.get(payment.id)
+    assert vars(loaded) == vars(payment)

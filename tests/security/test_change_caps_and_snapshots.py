@@ -21,7 +21,9 @@ import pytest
 from commands import order_changes
 from commands.ledger import Ledger
 from domain.cart import MAX_CART_CHANGES, Cart
+from domain.ids import payment_collection_id_for
 from domain.order import MAX_ORDER_CHANGES, Order
+from domain.payment_collection import PaymentCollection
 from infra.stripe_emulator import RunningEmulator
 from tests.e2e.conftest import (
     authorize_at_stripe,
@@ -144,3 +146,6 @@ def test_an_order_changed_to_its_cap_refuses_more_and_reads_from_a_snapshot(
     # And each change loads it from a snapshot and a few events
     loaded = events_loaded(services.ledger, order_id)
     assert loaded <= Ledger.snapshotting_intervals[Order], loaded
+    # (each change also moved the payment collection's amount: it is snapshotted too)
+    payment_loaded = events_loaded(services.ledger, payment_collection_id_for(order_id))
+    assert payment_loaded <= Ledger.snapshotting_intervals[PaymentCollection], payment_loaded

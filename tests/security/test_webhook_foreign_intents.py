@@ -157,3 +157,19 @@ def test_a_signed_body_nested_a_hundred_thousand_deep_is_a_400(probe: Probe) -> 
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"] == "InvalidWebhook"
     assert alive.status_code == 200
+
+
+@pytest.mark.parametrize("data", ["text", [], {"object": ["a"]}, None])
+def test_a_signed_event_whose_data_is_not_an_object_is_acknowledged_and_ignored(
+    probe: Probe, data: object
+) -> None:
+    event = {"id": f"evt_{uuid.uuid4().hex}", "type": AUTHORIZED, "data": data}
+    body, signature = signed_event(event)
+    with probe.server.client() as client:
+        answer = client.post(
+            "/webhooks/stripe",
+            content=body,
+            headers={"Content-Type": "application/json", "Stripe-Signature": signature},
+        )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "ignored"
