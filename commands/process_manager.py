@@ -3,7 +3,7 @@
 - on an authorization, records when the capture is due (and sets the prompt timer);
 - on a reservation that takes a backorder-enabled level below zero, records the
   shortfall as ``InventoryLevel.Backordered`` (and tells whoever listens);
-- on an order's line changes, cancellation or capture (and on a verified review's
+- on an order's line changes or cancellation (and on a verified review's
   submission), re-assesses whether its reviews are still verified purchases.
 
 What it decides is saved together with its tracking position, so an event read
@@ -37,9 +37,8 @@ _AUTHORIZED = get_topic(PaymentCollection.Authorized)
 _RESERVED = get_topic(InventoryLevel.StockReserved)
 _BACKORDERED = get_topic(InventoryLevel.Backordered)
 _REMOVED = get_topic(Order.LineItemRemoved)
-_ORDER_CHANGES = frozenset(
-    {_REMOVED, get_topic(Order.LineItemAdded), get_topic(Order.Canceled), get_topic(Order.Captured)}
-)
+# (A capture changes neither lines nor status-for-reviews: no reason to look again.)
+_ORDER_CHANGES = frozenset({_REMOVED, get_topic(Order.LineItemAdded), get_topic(Order.Canceled)})
 _REVIEWED = get_topic(Review.Submitted)
 
 A = TypeVar("A", bound=Aggregate)

@@ -3,7 +3,7 @@
 On main: add a product in the grace period, review it as verified, remove it again (or
 cancel the order) — the review stayed verified. A review naming an order is now verified
 exactly while that order, not canceled, still holds the product: the process manager
-re-assesses it on every line change, cancellation and capture of the order.
+re-assesses it on every line change and on the cancellation of the order.
 """
 
 from __future__ import annotations
