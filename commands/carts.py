@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
+from commands.checkout_rules import check_shipping_address
 from commands.errors import (
     CartNotFound,
     ShippingOptionNotInRegion,
@@ -13,10 +14,12 @@ from commands.errors import (
     UnknownShippingOption,
 )
 from commands.ledger import retry_on_conflict
+from commands.ports import PaymentIntent
 from commands.pricing import PricedCart, price_from_catalog, variant_in_region
+from commands.sales_channels import ANONYMOUS, ChannelAccess, may_use_sales_channel
 from commands.services import Services
 from domain.cart import Cart
-from domain.errors import CartStateConflict, InvalidRequestValue
+from domain.errors import InvalidRequestValue
 
 # No whitespace or control characters anywhere (fullmatch: `$` would let a final newline in).
 _PART = r"[^@\s\x00-\x1f\x7f]"
@@ -43,13 +46,18 @@ def create_cart(
     sales_channel_id: str,
     email: str | None,
     shipping_address: dict[str, Any] | None = None,
+    access: ChannelAccess = ANONYMOUS,
 ) -> CartResult:
-    """Start a cart; a storefront may give the e-mail address later (``change_details``)."""
+    """Start a cart; a storefront may give the e-mail address later (``change_details``);
+    ``access`` says which non-public channels the caller's credential opens."""
     region = services.catalog.region(region_id)
     if region is None:
         raise UnknownRegion(f"There is no region {region_id!r}.")
-    if services.catalog.sales_channel(sales_channel_id) is None:
+    channel = services.catalog.sales_channel(sales_channel_id)
+    # A channel the caller may not use answers as one that does not exist.
+    if channel is None or not may_use_sales_channel(channel, access):
         raise UnknownSalesChannel(f"There is no sales channel {sales_channel_id!r}.")
+    check_shipping_address(region, shipping_address)
     if email is not None:
         _check_email(email)
     cart = Cart.start(
@@ -71,16 +79,17 @@ def _check_email(email: str) -> None:
 
 
 def _change(services: Services, cart_id: UUID, decide: Any) -> CartResult:
+    """Load, decide, save. No call to Stripe: whether the cart is paid for is on the cart,
+    and the PaymentIntent's amount moves when a payment session is asked for again."""
+
     def attempt() -> CartResult:
         cart = load_cart(services, cart_id)
-        _check_not_paid(services, cart)
         decide(cart)
         priced = price_from_catalog(cart, services.catalog)
         position = services.ledger.save_all(cart)
         return CartResult(priced, position)
 
-    result = retry_on_conflict(attempt)
-    return _sync_payment_session(services, result)
+    return retry_on_conflict(attempt)
 
 
 def add_line(services: Services, cart_id: UUID, *, variant_id: str, quantity: int) -> CartResult:
@@ -131,6 +140,9 @@ def change_details(
         _check_email(email)
 
     def decide(cart: Cart) -> None:
+        region = services.catalog.region(cart.region_id)
+        if region is not None and shipping_address is not None:
+            check_shipping_address(region, shipping_address)
         cart.change_details(
             email=cart.email if email is None else email,
             shipping_address=cart.shipping_address
@@ -147,39 +159,20 @@ def get_cart(services: Services, cart_id: UUID) -> PricedCart:
     return price_from_catalog(load_cart(services, cart_id), services.catalog)
 
 
-PAYABLE_STATUSES = frozenset(
-    {"requires_payment_method", "requires_confirmation", "requires_action"}
-)
+def record_payment_seen(services: Services, cart_id: UUID, intent: PaymentIntent) -> None:
+    """Keep on the cart what Stripe said of its PaymentIntent (a webhook, or our own call).
 
+    Cart changes read this instead of asking Stripe again: a line change costs no Stripe
+    call. Nothing is recorded for an intent that is not the cart's current one.
+    """
 
-def _check_not_paid(services: Services, cart: Cart) -> None:
-    """Once the customer's card is authorized, the cart is what they agreed to pay for."""
-    if cart.is_completed:
-        raise CartStateConflict("The cart was completed; start a new cart.")
-    if cart.payment_intent_id is None:
-        return
-    intent = services.payments.retrieve_payment_intent(cart.payment_intent_id)
-    if intent.status not in PAYABLE_STATUSES and intent.status != "canceled":
-        raise CartStateConflict(
-            f"The cart's payment is {intent.status}; complete the checkout or start a new cart."
+    def attempt() -> None:
+        cart = services.ledger.get_or_none(cart_id, Cart)
+        if cart is None:
+            return
+        cart.see_payment(
+            intent.id, status=intent.status, amount=intent.amount, now=services.clock()
         )
+        services.ledger.save_all(cart)
 
-
-def _sync_payment_session(services: Services, result: CartResult) -> CartResult:
-    """Keep the open PaymentIntent's amount equal to the cart total."""
-    cart = result.priced.cart
-    total = result.priced.total
-    if cart.payment_intent_id is None or cart.payment_amount == total or total <= 0:
-        return result
-    intent = services.payments.retrieve_payment_intent(cart.payment_intent_id)
-    if intent.status not in PAYABLE_STATUSES:
-        return result  # canceled: the next payment session makes a new one
-    services.payments.update_amount(intent.id, total)
-
-    def record() -> int | None:
-        fresh = load_cart(services, cart.id)
-        fresh.start_payment_session(intent.id, total, now=services.clock())
-        return services.ledger.save_all(fresh)
-
-    position = retry_on_conflict(record)
-    return CartResult(price_from_catalog(load_cart(services, cart.id), services.catalog), position)
+    retry_on_conflict(attempt)

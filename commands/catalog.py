@@ -30,11 +30,16 @@ def _currency(code: str) -> str:
     return code
 
 
+CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
+
+
 class RegionIn(_Strict):
     id: Id
     currency: str
     tax_rate_bp: RateBp
     tax_shipping: bool = True
+    # ISO 3166-1 alpha-2 codes; unset: the region ships anywhere (as before).
+    countries: list[CountryCode] | None = Field(default=None, min_length=1, max_length=300)
 
     _check_currency = field_validator("currency")(_currency)
 
@@ -47,6 +52,8 @@ class StockLocationIn(_Strict):
 class SalesChannelIn(_Strict):
     id: Id
     stock_location_ids: list[Id] = Field(max_length=50)
+    # A channel that is not public (B2B, internal) cannot be named in a storefront body.
+    public: bool = True
 
 
 class ShippingOptionIn(_Strict):
@@ -75,6 +82,8 @@ class ProductIn(_Strict):
     id: Id
     title: Name
     tax_rate_bp: RateBp | None = None
+    # False for goods that are never shipped (downloads, gift cards).
+    requires_shipping: bool = True
     variants: list[VariantIn] = Field(min_length=1, max_length=500)
     # File ids (from /admin/uploads) in display order; absent: the images stay as they are.
     images: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
@@ -109,12 +118,18 @@ class Region:
     currency: str
     tax_rate_bp: int
     tax_shipping: bool
+    countries: tuple[str, ...] | None = None
+
+    def ships_to(self, country: str) -> bool:
+        """Whether an address in ``country`` may be served (any, where none are listed)."""
+        return self.countries is None or country.lower() in self.countries
 
 
 @dataclass(frozen=True)
 class SalesChannel:
     id: str
     stock_location_ids: tuple[str, ...]
+    public: bool = True
 
 
 @dataclass(frozen=True)
@@ -134,6 +149,7 @@ class Variant:
     title: str
     prices: dict[str, int]
     product_tax_rate_bp: int | None
+    requires_shipping: bool = True
 
     def tax_rate_bp(self, region: Region) -> int:
         """The product's own rate where it has one, else the region's."""

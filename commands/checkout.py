@@ -11,15 +11,18 @@ import logging
 from dataclasses import dataclass
 from uuid import UUID
 
-from commands.carts import PAYABLE_STATUSES, load_cart
+from commands.carts import load_cart, record_payment_seen
+from commands.checkout_rules import check_ready_to_pay
 from commands.errors import (
     AmountMismatchAtCheckout,
-    CartNotFound,
     NoStockLocation,
     NotOurPayment,
     OrderNotCreated,
     PaymentNotAuthorized,
     PaymentSessionMissing,
+    ShippingAddressOutsideRegion,
+    ShippingAddressRequired,
+    ShippingMethodRequired,
     UnknownRegion,
     UnknownShippingOption,
     UnknownVariant,
@@ -28,10 +31,10 @@ from commands.errors import (
 from commands.ledger import retry_on_conflict
 from commands.order_tokens import access_token_for, token_hash
 from commands.ports import PaymentIntent
-from commands.pricing import catalog_for_cart, price_cart, price_from_catalog
+from commands.pricing import catalog_for_cart, price_cart
 from commands.services import Services
 from commands.stock import Levels, candidate_locations, reserve_line
-from domain.cart import Cart
+from domain.cart import PAYABLE_STATUSES, Cart
 from domain.errors import CartStateConflict, DomainError, InsufficientStock
 from domain.ids import order_id_for
 from domain.money import Money
@@ -50,6 +53,9 @@ REFUSALS = (
     VariantNotPriced,
     UnknownRegion,
     UnknownShippingOption,
+    ShippingMethodRequired,
+    ShippingAddressRequired,
+    ShippingAddressOutsideRegion,
 )
 
 
@@ -72,10 +78,16 @@ class PlacedOrder:
 
 
 def start_payment_session(services: Services, cart_id: UUID) -> PaymentSession:
-    """Create (or bring in line) the cart's PaymentIntent for exactly the cart's total."""
+    """Create (or bring in line) the cart's PaymentIntent for exactly the cart's total.
+
+    The one place besides ``complete`` where the amount moves at Stripe: line changes
+    do not call Stripe at all.
+    """
     cart = load_cart(services, cart_id)
     cart.check_ready_for_payment()
-    priced = price_from_catalog(cart, services.catalog)
+    catalog = catalog_for_cart(services.catalog, cart)
+    priced = price_cart(cart, catalog)
+    check_ready_to_pay(priced, catalog)
     total, currency = priced.total, priced.region.currency
     if total <= 0:
         raise CartStateConflict("The cart has nothing to pay.")
@@ -90,7 +102,7 @@ def start_payment_session(services: Services, cart_id: UUID) -> PaymentSession:
 
     def record() -> int | None:
         fresh = load_cart(services, cart_id)
-        fresh.start_payment_session(intent.id, total, now=services.clock())
+        fresh.start_payment_session(intent.id, total, status=intent.status, now=services.clock())
         return services.ledger.save_all(fresh)
 
     position = retry_on_conflict(record)
@@ -108,7 +120,7 @@ def _reusable_intent(services: Services, cart: Cart, total: int) -> PaymentInten
     if intent.status == "requires_capture" and intent.amount == total:
         return intent
     if intent.status == "requires_capture":
-        _release_hold(services, intent.id, "the cart changed after authorization")
+        _release_hold(services, intent, "the cart changed after authorization")
     return None
 
 
@@ -124,10 +136,24 @@ def complete_cart(services: Services, cart_id: UUID) -> PlacedOrder:
         raise PaymentSessionMissing("The cart has no payment session; create one first.")
     intent = services.payments.retrieve_payment_intent(cart.payment_intent_id)
     if not intent.is_authorized:
+        intent = _amount_in_line(services, cart, intent)
+        record_payment_seen(services, cart.id, intent)
         raise PaymentNotAuthorized(
             f"The payment is {intent.status}, not authorized; confirm the payment first."
         )
     return place_order(services, intent, cause="storefront")
+
+
+def _amount_in_line(services: Services, cart: Cart, intent: PaymentIntent) -> PaymentIntent:
+    """An unpaid PaymentIntent asks for the cart's total (changes since the session moved it)."""
+    if intent.status not in PAYABLE_STATUSES:
+        return intent
+    catalog = catalog_for_cart(services.catalog, cart)
+    priced = price_cart(cart, catalog)
+    if priced.total == intent.amount or priced.total <= 0:
+        return intent
+    check_ready_to_pay(priced, catalog)
+    return services.payments.update_amount(intent.id, priced.total)
 
 
 def place_order(services: Services, intent: PaymentIntent, *, cause: str) -> PlacedOrder:
@@ -141,7 +167,7 @@ def place_order(services: Services, intent: PaymentIntent, *, cause: str) -> Pla
         try:
             return retry_on_conflict(lambda: _place(services, intent, cause))
         except REFUSALS as error:
-            _release_hold(services, intent.id, str(error))
+            _release_hold(services, intent, str(error))
             raise OrderNotCreated(
                 f"The order could not be placed: {error} The payment hold was released."
             ) from error
@@ -158,19 +184,20 @@ def _place(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder
         return PlacedOrder(
             order_id, _token(services, order_id), existing.status, None, created=False
         )
-    if intent.cart_id is None:
+    cart = found.get(cart_id) if cart_id is not None else None
+    # Another integration on the same Stripe account, or an intent made by hand: it is
+    # not ours to place an order for, nor to cancel.
+    if not isinstance(cart, Cart) or not cart.started_payment(intent.id):
         raise NotOurPayment(f"PaymentIntent {intent.id} was not started by a cart of this ledger.")
-    if cart_id is None:
-        raise NotOurPayment(f"PaymentIntent {intent.id} names no cart of this ledger.")
-    cart = found.get(cart_id)
-    if not isinstance(cart, Cart):
-        raise CartNotFound(f"There is no cart {cart_id}.")
     if cart.is_completed:
         raise CartStateConflict("The cart was completed already with another payment.")
+    if intent.id != cart.payment_intent_id:
+        raise CartStateConflict("The cart has started a newer payment session since this one.")
 
     now = services.clock()
     catalog = catalog_for_cart(services.catalog, cart)
     priced = price_cart(cart, catalog)
+    check_ready_to_pay(priced, catalog)
     expected = Money(priced.total, priced.region.currency)
     if intent.currency != expected.currency or intent.amount != expected.amount:
         raise AmountMismatchAtCheckout(
@@ -226,10 +253,15 @@ def _token(services: Services, order_id: UUID) -> str:
     return access_token_for(services.secrets.order_token_key(), order_id)
 
 
-def _release_hold(services: Services, payment_intent_id: str, reason: str) -> None:
+def _release_hold(services: Services, intent: PaymentIntent, reason: str) -> None:
+    """Cancel a PaymentIntent one of our carts started (callers have made sure it is ours)."""
     try:
-        services.payments.cancel_payment_intent(
-            payment_intent_id, idempotency_key=f"cancel:{payment_intent_id}"
+        canceled = services.payments.cancel_payment_intent(
+            intent.id, idempotency_key=f"cancel:{intent.id}"
         )
     except DomainError as error:  # already canceled, or Stripe unreachable: say so, go on
-        log.warning("could not release hold %s (%s): %s", payment_intent_id, reason, error)
+        log.warning("could not release hold %s (%s): %s", intent.id, reason, error)
+        return
+    cart_id = _cart_id_of(intent)
+    if cart_id is not None:
+        record_payment_seen(services, cart_id, canceled)

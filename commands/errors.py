@@ -101,3 +101,15 @@ class NotOurPayment(DomainError):
 
 class AmountMismatchAtCheckout(DomainError):
     """The authorized payment differs from the cart's total."""
+
+
+class ShippingMethodRequired(DomainError):
+    """The cart holds goods that are shipped but no shipping method was chosen."""
+
+
+class ShippingAddressRequired(DomainError):
+    """The cart's region ships only to listed countries and the cart has no address."""
+
+
+class ShippingAddressOutsideRegion(InvalidRequest):
+    """The shipping address is in a country the cart's region does not serve."""

@@ -29,8 +29,12 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 
+from domain.cart import Cart
 from domain.errors import DomainError
 from domain.inventory_level import InventoryLevel
+from domain.lines import Line, Shipping
+from domain.order import Order
+from domain.payment_collection import PaymentCollection
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -56,7 +60,10 @@ class Ledger(Application[UUID]):
     # A busy inventory level gathers thousands of reservations, and checkout loads two
     # or three per order: a snapshot every 25 events keeps that to a snapshot and a few
     # events (at 100, the events after it made a level load four times slower).
-    snapshotting_intervals = {InventoryLevel: 25}
+    # Carts and orders are changed by anonymous clients (within their caps, MAX_CART_CHANGES
+    # and MAX_ORDER_CHANGES), and each order change moves its payment collection's amount:
+    # a snapshot every 50 events bounds what one read of any of them loads.
+    snapshotting_intervals = {InventoryLevel: 25, Cart: 50, Order: 50, PaymentCollection: 50}
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
@@ -70,6 +77,8 @@ class Ledger(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(SetAsList())
+        transcoder.register(LineAsDict())
+        transcoder.register(ShippingAsDict())
 
     def construct_recorder(self) -> ProcessRecorder:
         # A process recorder also keeps tracking rows, so the process manager can save
@@ -169,6 +178,32 @@ class SetAsList(Transcoding):
 
     def decode(self, data: list[Any]) -> set[Any]:
         return set(data)
+
+
+class LineAsDict(Transcoding):
+    """An order's line items in its snapshots, in the form its events carry them."""
+
+    type = Line
+    name = "order_line"
+
+    def encode(self, obj: Line) -> dict[str, Any]:
+        return dict(obj.to_data())
+
+    def decode(self, data: dict[str, Any]) -> Line:
+        return Line.from_data(data)  # type: ignore[arg-type]
+
+
+class ShippingAsDict(Transcoding):
+    """An order's shipping in its snapshots, in the form its events carry it."""
+
+    type = Shipping
+    name = "order_shipping"
+
+    def encode(self, obj: Shipping) -> dict[str, Any]:
+        return dict(obj.to_data())
+
+    def decode(self, data: dict[str, Any]) -> Shipping:
+        return Shipping.from_data(data)  # type: ignore[arg-type]
 
 
 # The library retries these ten times, waiting for a pooled connection each time: during

@@ -2,7 +2,9 @@
 
 - on an authorization, records when the capture is due (and sets the prompt timer);
 - on a reservation that takes a backorder-enabled level below zero, records the
-  shortfall as ``InventoryLevel.Backordered`` (and tells whoever listens).
+  shortfall as ``InventoryLevel.Backordered`` (and tells whoever listens);
+- on an order's line changes or cancellation (and on a verified review's
+  submission), re-assesses whether its reviews are still verified purchases.
 
 What it decides is saved together with its tracking position, so an event read
 twice decides nothing twice.
@@ -19,9 +21,12 @@ from eventsourcing.persistence import IntegrityError, Notification
 from eventsourcing.utils import get_topic
 
 from commands.capture import capture_due_at
+from commands.review_verification import reassess_reviews
 from commands.services import Services
 from domain.inventory_level import InventoryLevel
+from domain.order import Order
 from domain.payment_collection import PaymentCollection
+from domain.review import Review
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,10 @@ PAGE_SIZE = 500
 _AUTHORIZED = get_topic(PaymentCollection.Authorized)
 _RESERVED = get_topic(InventoryLevel.StockReserved)
 _BACKORDERED = get_topic(InventoryLevel.Backordered)
+_REMOVED = get_topic(Order.LineItemRemoved)
+# (A capture changes neither lines nor status-for-reviews: no reason to look again.)
+_ORDER_CHANGES = frozenset({_REMOVED, get_topic(Order.LineItemAdded), get_topic(Order.Canceled)})
+_REVIEWED = get_topic(Review.Submitted)
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -140,6 +149,44 @@ class ProcessManager:
             }
             on_backorder = self._on_backorder
             decisions.afterwards(lambda: on_backorder(alert))
+        elif topic in _ORDER_CHANGES or topic == _REVIEWED:
+            self._reassess_reviews(notification, decisions)
+
+    def _reassess_reviews(self, notification: Notification, decisions: "Decisions") -> None:
+        """A review stays a verified purchase only while its order still bought the product."""
+        ledger = self._services.ledger
+        event: Any = ledger.mapper.to_domain_event(notification)
+        also: list[str] = []
+        if notification.topic == _REVIEWED:
+            if not getattr(event, "verified", False):
+                return
+            order_id, also = event.order_id, [event.product_id]
+        else:
+            order_id = event.originator_id
+        order = ledger.get_or_none(order_id, Order)
+        if order is None:
+            return
+        ever_held = [line.variant_id for line in order.lines.values()]
+        if notification.topic == _REMOVED:
+            before: Order = ledger.repository.get(order_id, version=event.originator_version - 1)
+            ever_held += [line.variant_id for line in before.lines.values()]
+
+        def load(ids: list[UUID]) -> dict[UUID, Review]:
+            found = {i: r for i in ids if (r := decisions.get(i, Review)) is not None}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                found.update(ledger.get_many(Review, *missing))
+            return found
+
+        for review in reassess_reviews(
+            self._services,
+            order,
+            ever_held=ever_held,
+            load=load,
+            reason=f"order {order.status}, re-assessed at {notification.topic.rsplit('.', 1)[-1]}",
+            also_products=also,
+        ):
+            decisions.changed(review)
 
     def _schedule_capture(self, notification: Notification, decisions: "Decisions") -> None:
         services = self._services

@@ -17,8 +17,8 @@ from commands.ledger import retry_on_conflict
 from commands.order_changes import authorize_customer
 from commands.services import Services
 from domain.errors import DomainError
-from domain.order import CANCELED, Order
-from domain.review import Review
+from domain.order import Order
+from domain.review import Review, is_verified_purchase
 
 
 class ReviewNotFound(NotFound):
@@ -125,9 +125,10 @@ def _check_purchase(
     authorize_customer(services, order_id, token)
     order = services.ledger.get_or_none(order_id, Order)
     variants = {variant["id"] for variant in product["variants"]}
-    if (
-        order is None
-        or order.status == CANCELED
-        or not any(line.variant_id in variants for line in order.lines.values())
-    ):
+    bought = (
+        {product["id"]}
+        if order is not None and any(line.variant_id in variants for line in order.lines.values())
+        else set()
+    )
+    if order is None or not is_verified_purchase(order.status, bought, product["id"]):
         raise NotAPurchase(f"Order {order_id} did not buy product {product['id']!r}.")

@@ -91,3 +91,7 @@ class CartStateConflict(DomainError):
 
 class InvalidRequestValue(DomainError):
     """A value in the request is malformed (an e-mail address, say)."""
+
+
+class TooManyChanges(DomainError):
+    """A cart or order has taken as many changes as it may."""

@@ -6,13 +6,16 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import OrderNotEditable, OrderStateConflict, UnknownLineItem
+from domain.errors import OrderNotEditable, OrderStateConflict, TooManyChanges, UnknownLineItem
 from domain.ids import order_id_for
 from domain.lines import Line, LineData, Shipping, ShippingData, Totals, totals_of
 from domain.money import Money
 from domain.quantity import check_line_quantity
 
 MAX_LINES: Final = 100
+# Each change during the grace period is a few events; past this many the order stops
+# taking changes (a real customer makes a handful; a script would grow it for ever).
+MAX_ORDER_CHANGES: Final = 500
 
 PLACED: Final = "placed"
 CAPTURED: Final = "captured"
@@ -188,6 +191,7 @@ class Order(Aggregate):
 
     def add_line(self, line: Line, *, changed_by: str, now: datetime) -> None:
         self._check_editable(now)
+        self._check_change_budget()
         line.check(self.currency)
         if line.id in self.lines:
             raise OrderStateConflict(f"Line item {line.id} exists already.")
@@ -202,6 +206,7 @@ class Order(Aggregate):
     ) -> None:
         """Set a line's quantity; 0 removes the line (an order keeps at least one)."""
         self._check_editable(now)
+        self._check_change_budget()
         line = self.line(line_id)
         if type(quantity) is not int:
             check_line_quantity(quantity)
@@ -246,6 +251,13 @@ class Order(Aggregate):
 
     def is_editable(self, now: datetime) -> bool:
         return self.status == PLACED and now < self.editable_until
+
+    def _check_change_budget(self) -> None:
+        if self.version >= MAX_ORDER_CHANGES:
+            raise TooManyChanges(
+                f"An order takes at most {MAX_ORDER_CHANGES} changes; "
+                "contact the shop to change it further."
+            )
 
     def _check_editable(self, now: datetime) -> None:
         if self.status != PLACED:

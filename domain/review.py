@@ -4,6 +4,7 @@ Text is kept exactly as written (no HTML is interpreted or stripped here): whoev
 renders a review must escape it.
 """
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Final
 from uuid import UUID, uuid5
@@ -12,6 +13,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidRequestValue
 from domain.ids import NAMESPACE
+from domain.order import CANCELED
 
 PENDING: Final = "pending"
 APPROVED: Final = "approved"
@@ -48,6 +50,15 @@ class Review(Aggregate):
 
         def apply(self, review: "Review") -> None:
             review.status = APPROVED
+
+    class VerificationChanged(Aggregate.Event):
+        """The order the review names no longer (or again) holds the product."""
+
+        verified: bool
+        reason: str
+
+        def apply(self, review: "Review") -> None:
+            review.verified = self.verified
 
     class Rejected(Aggregate.Event):
         reason: str
@@ -124,9 +135,24 @@ class Review(Aggregate):
                 self.Rejected, timestamp=now, reason=reason, moderated_by=moderated_by
             )
 
+    def reassess(self, *, still_bought: bool, reason: str, now: datetime) -> None:
+        """A review naming an order is verified exactly while that order still bought it."""
+        if self.order_id is None or still_bought == self.verified:
+            return
+        self.trigger_event(
+            self.VerificationChanged, timestamp=now, verified=still_bought, reason=reason
+        )
+
     @staticmethod
     def id_for(product_id: str, order_id: UUID) -> UUID:
         return uuid5(NAMESPACE, f"review:{product_id}:{order_id}")
+
+
+def is_verified_purchase(
+    order_status: str, bought_product_ids: Collection[str], product_id: str
+) -> bool:
+    """The one rule: an order that is not canceled and still holds a line of the product."""
+    return order_status != CANCELED and product_id in bought_product_ids
 
 
 def _check_rating(rating: int) -> None:

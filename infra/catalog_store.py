@@ -16,21 +16,34 @@ from commands.catalog import (
 from infra.pg import Pool
 from infra.schema import SCHEMA
 
-REGIONS = f"SELECT id, currency, tax_rate_bp, tax_shipping FROM {SCHEMA}.regions WHERE id = %s"
-SALES_CHANNELS = f"SELECT id, stock_location_ids FROM {SCHEMA}.sales_channels WHERE id = %s"
+REGIONS = (
+    f"SELECT id, currency, tax_rate_bp, tax_shipping, countries FROM {SCHEMA}.regions WHERE id = %s"
+)
+SALES_CHANNELS = f"SELECT id, stock_location_ids, public FROM {SCHEMA}.sales_channels WHERE id = %s"
 SHIPPING_OPTIONS = (
     f"SELECT id, region_id, name, amount, stock_location_id "
     f"FROM {SCHEMA}.shipping_options WHERE id = %s"
 )
 VARIANTS = (
     f"SELECT v.id, v.product_id, v.sku, p.title || ' / ' || v.title, v.prices, "
-    f"p.tax_rate_bp FROM {SCHEMA}.variants v JOIN {SCHEMA}.products p "
+    f"p.tax_rate_bp, p.requires_shipping FROM {SCHEMA}.variants v JOIN {SCHEMA}.products p "
     f"ON p.id = v.product_id WHERE v.id = ANY(%s)"
 )
 
 
 def _sales_channel(row: Any) -> SalesChannel:
-    return SalesChannel(row[0], tuple(row[1]))
+    return SalesChannel(row[0], tuple(row[1]), row[2])
+
+
+def _region(row: Any) -> Region:
+    countries = row[4]
+    return Region(
+        id=row[0],
+        currency=row[1],
+        tax_rate_bp=row[2],
+        tax_shipping=row[3],
+        countries=tuple(countries) if countries is not None else None,
+    )
 
 
 class PostgresCatalog:
@@ -39,7 +52,7 @@ class PostgresCatalog:
 
     def region(self, region_id: str) -> Region | None:
         row = self._one(REGIONS, region_id)
-        return Region(*row) if row else None
+        return _region(row) if row else None
 
     def sales_channel(self, sales_channel_id: str) -> SalesChannel | None:
         row = self._one(SALES_CHANNELS, sales_channel_id)
@@ -73,7 +86,7 @@ class PostgresCatalog:
                 )
                 variants = conn.execute(VARIANTS, (list(dict.fromkeys(variant_ids)),))
             return CatalogSlice(
-                regions={row[0]: Region(*row) for row in regions.fetchall()},
+                regions={row[0]: _region(row) for row in regions.fetchall()},
                 sales_channels={row[0]: _sales_channel(row) for row in channels.fetchall()},
                 shipping_options=(
                     {row[0]: ShippingOption(*row) for row in options.fetchall()}
@@ -92,10 +105,20 @@ class PostgresCatalog:
     def upsert(self, catalog: CatalogFile) -> None:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.executemany(
-                f"INSERT INTO {SCHEMA}.regions VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
+                f"INSERT INTO {SCHEMA}.regions (id, currency, tax_rate_bp, tax_shipping, countries) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
                 "SET currency = EXCLUDED.currency, tax_rate_bp = EXCLUDED.tax_rate_bp, "
-                "tax_shipping = EXCLUDED.tax_shipping",
-                [(r.id, r.currency, r.tax_rate_bp, r.tax_shipping) for r in catalog.regions],
+                "tax_shipping = EXCLUDED.tax_shipping, countries = EXCLUDED.countries",
+                [
+                    (
+                        r.id,
+                        r.currency,
+                        r.tax_rate_bp,
+                        r.tax_shipping,
+                        sorted({c.lower() for c in r.countries}) if r.countries else None,
+                    )
+                    for r in catalog.regions
+                ],
             )
             cur.executemany(
                 f"INSERT INTO {SCHEMA}.stock_locations VALUES (%s, %s) "
@@ -103,9 +126,10 @@ class PostgresCatalog:
                 [(s.id, s.name) for s in catalog.stock_locations],
             )
             cur.executemany(
-                f"INSERT INTO {SCHEMA}.sales_channels VALUES (%s, %s) "
-                "ON CONFLICT (id) DO UPDATE SET stock_location_ids = EXCLUDED.stock_location_ids",
-                [(c.id, list(c.stock_location_ids)) for c in catalog.sales_channels],
+                f"INSERT INTO {SCHEMA}.sales_channels (id, stock_location_ids, public) "
+                "VALUES (%s, %s, %s) ON CONFLICT (id) DO UPDATE "
+                "SET stock_location_ids = EXCLUDED.stock_location_ids, public = EXCLUDED.public",
+                [(c.id, list(c.stock_location_ids), c.public) for c in catalog.sales_channels],
             )
             cur.executemany(
                 f"INSERT INTO {SCHEMA}.shipping_options VALUES (%s, %s, %s, %s, %s) "
@@ -118,9 +142,11 @@ class PostgresCatalog:
                 ],
             )
             cur.executemany(
-                f"INSERT INTO {SCHEMA}.products VALUES (%s, %s, %s) ON CONFLICT (id) DO UPDATE "
-                "SET title = EXCLUDED.title, tax_rate_bp = EXCLUDED.tax_rate_bp",
-                [(p.id, p.title, p.tax_rate_bp) for p in catalog.products],
+                f"INSERT INTO {SCHEMA}.products (id, title, tax_rate_bp, requires_shipping) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
+                "SET title = EXCLUDED.title, tax_rate_bp = EXCLUDED.tax_rate_bp, "
+                "requires_shipping = EXCLUDED.requires_shipping",
+                [(p.id, p.title, p.tax_rate_bp, p.requires_shipping) for p in catalog.products],
             )
             cur.executemany(
                 f"INSERT INTO {SCHEMA}.variants VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) "

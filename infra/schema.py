@@ -127,6 +127,14 @@ STATEMENTS: tuple[str, ...] = (
         finished_at timestamptz)""",
     f"""CREATE INDEX IF NOT EXISTS console_jobs_latest ON {SCHEMA}.console_jobs
         (kind, started_at DESC)""",
+    # Issue 18: where a region ships, which channels a storefront may name, which goods
+    # need no shipping. Added columns with defaults, so catalogs stored before read as
+    # they did (any country, public, shipped).
+    f"ALTER TABLE {SCHEMA}.regions ADD COLUMN IF NOT EXISTS countries text[]",
+    f"ALTER TABLE {SCHEMA}.sales_channels ADD COLUMN IF NOT EXISTS public boolean NOT NULL "
+    "DEFAULT true",
+    f"ALTER TABLE {SCHEMA}.products ADD COLUMN IF NOT EXISTS requires_shipping boolean "
+    "NOT NULL DEFAULT true",
 )
 
 

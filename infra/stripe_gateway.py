@@ -203,6 +203,8 @@ class StripeWebhookVerifier:
             event = json.loads(text)
         except ValueError:
             raise InvalidWebhook("The webhook body is not JSON.") from None
+        except RecursionError:  # signed, but nested deeper than any Stripe event
+            raise InvalidWebhook("The webhook body is nested too deeply.") from None
         if not isinstance(event, dict) or not isinstance(event.get("id"), str):
             raise InvalidWebhook("The webhook body is not a Stripe event.")
         return event

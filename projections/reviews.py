@@ -34,7 +34,7 @@ REVIEWS = Table(
 class ReviewsProjector(RowProjector):
     name = "reviews"
     tables = (REVIEWS,)
-    topics = (Review.Submitted, Review.Approved, Review.Rejected)
+    topics = (Review.Submitted, Review.Approved, Review.Rejected, Review.VerificationChanged)
 
     def key_of(self, event: Event) -> Any | None:
         return event.originator_id
@@ -59,6 +59,9 @@ class ReviewsProjector(RowProjector):
         if row is None:
             return None
         row = dict(row)
+        if isinstance(event, Review.VerificationChanged):
+            row.update(verified=event.verified, updated_at=event.timestamp)
+            return row
         if isinstance(event, Review.Approved):
             row.update(status="approved", reason=None)
         elif isinstance(event, Review.Rejected):

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from commands import carts, checkout
 from commands.errors import PaymentNotAuthorized, UnknownSalesChannel
 from commands.pricing import variant_in_region
+from commands.sales_channels import ChannelAccess
 from infra.medusa.bodies import AddShippingMethod, ChangeLine, CreateCart, NewLine, UpdateCart
 from infra.medusa.deps import Store, StoreDep
 from infra.medusa.errors import MedusaError
@@ -67,6 +68,8 @@ def create_cart(body: CreateCart, store: StoreDep) -> dict[str, Any]:
         sales_channel_id=channel,
         email=body.email,
         shipping_address=body.shipping_address.stored() if body.shipping_address else None,
+        # The key's channels are open to it, public or not.
+        access=ChannelAccess(unlocked=frozenset(store.key.sales_channel_ids)),
     )
     cart_id = result.priced.cart.id
     if body.billing_address is not None:

@@ -1,8 +1,8 @@
 """The countries a region is shown with (Medusa storefronts route by ``iso_2``).
 
-The catalog does not record a region's countries yet; until it does, a region is shown
-with the countries whose currency it charges in. Every caller asks ``region_countries``,
-so pointing it at the catalog's own list is a change in one place.
+A region that lists its countries in the catalog is shown with exactly those (and
+checkout refuses an address elsewhere); one that lists none is shown with the countries
+whose currency it charges in. Every caller asks ``region_countries``.
 """
 
 from commands.catalog import Region
@@ -61,10 +61,17 @@ def region_countries(region: Region) -> list[dict[str, str]]:
     return [
         {
             "iso_2": code,
-            "iso_3": COUNTRIES[code][0],
+            "iso_3": COUNTRIES.get(code, ("", ""))[0],
             "num_code": "",
-            "name": COUNTRIES[code][1].upper(),
-            "display_name": COUNTRIES[code][1],
+            "name": COUNTRIES.get(code, ("", code.upper()))[1].upper(),
+            "display_name": COUNTRIES.get(code, ("", code.upper()))[1],
         }
-        for code in BY_CURRENCY.get(region.currency, ())
+        for code in _codes(region)
     ]
+
+
+def _codes(region: Region) -> tuple[str, ...]:
+    """The catalog's own list where the region has one, else the currency's countries."""
+    if region.countries is not None:
+        return region.countries
+    return BY_CURRENCY.get(region.currency, ())

@@ -27,6 +27,8 @@ class StandIn:
     url: str
     declines: set[str] = field(default_factory=set)
     increments: list[tuple[str, int, str | None]] = field(default_factory=list)
+    # Every request the ledger sent to "Stripe", as (method, path): what its calls cost.
+    calls: list[tuple[str, str]] = field(default_factory=list)
 
 
 @contextmanager
@@ -48,6 +50,7 @@ def stripe_standin(upstream: str) -> Iterator[StandIn]:
         def _forward(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            state.calls.append((method, self.path.split("?")[0]))
             match = INCREMENT.match(self.path.split("?")[0])
             if method == "POST" and match:
                 return self._increment(match.group(1), body)

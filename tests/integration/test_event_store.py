@@ -102,7 +102,8 @@ def aggregates_emitting_every_event_type() -> list[Aggregate]:
         billing_address={"first_name": "Grace", "city": "Berlin"},
         now=NOW,
     )
-    cart.start_payment_session("pi_x", 4200, now=NOW)
+    cart.start_payment_session("pi_x", 4200, status="requires_payment_method", now=NOW)
+    cart.see_payment("pi_x", status="requires_capture", amount=4200, now=NOW)
     cart.complete(order_id="order_x", payment_intent_id="pi_x", now=later(minutes=1))
 
     captured_order = place_order(
@@ -163,6 +164,7 @@ def aggregates_emitting_every_event_type() -> list[Aggregate]:
         now=later(days=3),
     )
     verified_review.approve(moderated_by="admin-key:k1", now=later(days=4))
+    verified_review.reassess(still_bought=False, reason="order canceled", now=later(days=5))
     anonymous_review = Review.submit(
         product_id="tee",
         rating=1,

@@ -1,4 +1,5 @@
-"""Busy inventory levels are snapshotted: loading one stays cheap and equals the full replay."""
+"""Busy inventory levels, carts and orders are snapshotted: loading one stays cheap and
+equals the full replay."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ import pytest
 from commands.ledger import Ledger
 from domain.inventory_level import InventoryLevel
 from infra.database import event_store_env
-from tests.unit.domain.builders import NOW
+from tests.unit.domain.builders import (
+    NOW,
+    a_line,
+    a_shipping,
+    authorized_collection,
+    place_order,
+    start_cart,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.embedded_ok]
 
@@ -61,3 +69,52 @@ def test_a_level_with_hundreds_of_reservations_loads_from_a_snapshot_equal_to_it
     assert earlier.reserved == sum(1 for _ in range(150)) - 1 - sum(
         1 for v in level.backordered_reservations if v < 150
     )
+
+
+def test_a_long_lived_cart_loads_from_a_snapshot_equal_to_its_replay(ledger: Ledger) -> None:
+    cart = start_cart()
+    cart.add_line(line_id="l1", variant_id="v1", quantity=1, now=NOW)
+    cart.start_payment_session("pi_1", 2500, status="requires_payment_method", now=NOW)
+    cart.start_payment_session("pi_2", 2600, status="requires_payment_method", now=NOW)
+    for i in range(120):
+        cart.change_quantity("l1", 2 + i % 2, now=NOW)
+    ledger.save_all(cart)
+
+    assert ledger.snapshots is not None
+    versions = [s.originator_version for s in ledger.snapshots.get(cart.id)]
+    assert versions == [50, 100]
+    loaded = ledger.repository.get(cart.id)
+    assert vars(loaded) == vars(cart)
+    assert loaded.payment_intent_ids == ["pi_1", "pi_2"]
+
+
+def test_a_long_lived_order_loads_from_a_snapshot_equal_to_its_replay(ledger: Ledger) -> None:
+    order = place_order(
+        [a_line("a", quantity=1), a_line("b", quantity=2)],
+        shipping=a_shipping(495, 2000),
+        payment_intent_id=f"pi_{uuid4().hex}",
+    )
+    for i in range(60):
+        order.change_quantity("a", 2 + i % 2, changed_by="customer", now=NOW)
+    ledger.save_all(order)
+
+    assert ledger.snapshots is not None
+    assert [s.originator_version for s in ledger.snapshots.get(order.id)] == [50]
+    loaded = ledger.repository.get(order.id)
+    assert vars(loaded) == vars(order)
+    assert loaded.total == order.total and loaded.lines["a"] == order.lines["a"]
+
+
+def test_a_payment_collection_moved_by_many_order_changes_loads_from_its_snapshot(
+    ledger: Ledger,
+) -> None:
+    payment = authorized_collection(5000)
+    for i in range(70):
+        payment.change_amount(4000 + i % 2 * 500, now=NOW)
+    payment.capture(payment.amount, reference="ch_1", now=NOW)
+    ledger.save_all(payment)
+
+    assert ledger.snapshots is not None
+    assert [s.originator_version for s in ledger.snapshots.get(payment.id)] == [50]
+    loaded = ledger.repository.get(payment.id)
+    assert vars(loaded) == vars(payment)

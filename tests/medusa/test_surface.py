@@ -3,6 +3,7 @@ native API left as it was."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -186,3 +187,48 @@ def test_the_surface_moves_with_medusa_prefix(
         moved = client.get("/shop/api/store/regions")
         assert error_of(moved)[:2] == (400, "not_allowed")  # there, asking for a key
         assert client.get("/medusa/store/regions").status_code == 404
+
+
+def test_a_key_opens_its_internal_channel_and_regions_show_their_countries(
+    medusa_server: LiveServer,
+) -> None:
+    s = uuid.uuid4().hex[:8]
+    region, internal = f"nl-{s}", f"b2b-{s}"
+    catalog = {
+        "regions": [
+            {"id": region, "currency": "eur", "tax_rate_bp": 2100, "countries": ["NL", "be"]}
+        ],
+        "stock_locations": [{"id": f"loc-{s}", "name": "Utrecht"}],
+        "sales_channels": [{"id": internal, "stock_location_ids": [f"loc-{s}"], "public": False}],
+        "shipping_options": [],
+        "products": [],
+        "inventory": [],
+    }
+    with medusa_server.admin() as admin:
+        assert admin.post("/admin/catalog", json=catalog).status_code == 200
+    with medusa_server.client() as native:
+        refused = native.post(
+            "/store/carts",
+            json={"region_id": region, "sales_channel_id": internal, "email": "a@example.com"},
+        )
+    assert refused.status_code == 400, refused.text  # the native body cannot name it
+
+    with medusa(medusa_server, key_for(medusa_server, internal)) as client:
+        shown = client.get(f"/store/regions/{region}").json()["region"]
+        cart = client.post("/store/carts", json={"region_id": region})
+        assert cart.status_code == 200, cart.text
+        cart_id = cart.json()["cart"]["id"]
+        outside = client.post(
+            f"/store/carts/{cart_id}",
+            json={"shipping_address": {"first_name": "A", "country_code": "de"}},
+        )
+        inside = client.post(
+            f"/store/carts/{cart_id}",
+            json={"shipping_address": {"first_name": "A", "country_code": "nl"}},
+        )
+
+    assert sorted(c["iso_2"] for c in shown["countries"]) == ["be", "nl"]
+    assert cart.json()["cart"]["sales_channel_id"] == internal
+    assert error_of(outside)[:2] == (400, "invalid_data")
+    assert inside.status_code == 200, inside.text
+    assert inside.json()["cart"]["shipping_address"]["country_code"] == "nl"

@@ -12,13 +12,14 @@ from domain.errors import (
     InvalidQuantity,
     OrderNotEditable,
     OrderStateConflict,
+    TooManyChanges,
     UnknownCurrency,
     UnknownLineItem,
 )
 from domain.ids import order_id_for
 from domain.lines import Line, Shipping
 from domain.money import Money, tax_on
-from domain.order import CANCELED, CAPTURED, MAX_LINES, PLACED, Order
+from domain.order import CANCELED, CAPTURED, MAX_LINES, MAX_ORDER_CHANGES, PLACED, Order
 from tests.unit.domain.builders import (
     GRACE,
     NOW,
@@ -370,3 +371,14 @@ def test_the_total_is_lines_plus_their_tax_plus_shipping_plus_its_tax(
         expected += shipping_spec[0] + tax_on(*shipping_spec)
     assert order.total == expected
     assert order.subtotal + order.shipping_total + order.tax_total == expected
+
+
+def test_an_order_takes_at_most_its_cap_of_changes() -> None:
+    order = place_order([a_line("a", quantity=1)])
+    while order.version < MAX_ORDER_CHANGES:
+        order.change_quantity("a", 1 + order.version % 2 + 1, changed_by="c", now=NOW)
+    with pytest.raises(TooManyChanges):
+        order.change_quantity("a", 9, changed_by="c", now=NOW)
+    with pytest.raises(TooManyChanges):
+        order.add_line(a_line("b"), changed_by="c", now=NOW)
+    order.cancel("too many changes", canceled_by="staff", now=NOW)  # never capped
