@@ -91,3 +91,7 @@ class CartStateConflict(DomainError):
 
 class InvalidRequestValue(DomainError):
     """A value in the request is malformed (an e-mail address, say)."""
+
+
+class PaymentDisputed(PaymentStateConflict):
+    """A dispute (chargeback) is open on the payment: the money is held by the card network."""

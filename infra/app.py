@@ -22,6 +22,7 @@ from commands.api.deps import require_admin
 from infra import http_errors
 from infra.container import Container, build_container
 from infra.health import router as health_router
+from infra.reconciliation import FindingsGauge, ReconciliationRuns
 from infra.settings import Settings
 from infra.storefront_reads import AsyncStorefrontReads
 from infra.web.cors import CorsPerSurface
@@ -30,6 +31,7 @@ from infra.web.limits import BodySizeLimit, MemoryRates, RateLimit, RedisRates
 from infra.web.observability import Metrics, PrometheusTelemetry, RequestLog
 from infra.worker import Worker
 from queries.api import admin as admin_reads
+from queries.api import admin_reconciliation
 from queries.api import history as audit_history
 from queries.api import notifications as notification_reads
 from queries.api import reviews as review_reads
@@ -97,6 +99,7 @@ def create_app(
     app.include_router(review_reads.admin, dependencies=[Depends(require_admin)])
     app.include_router(notification_reads.router, dependencies=[Depends(require_admin)])
     app.include_router(audit_history.router, dependencies=[Depends(require_admin)])
+    app.include_router(admin_reconciliation.router, dependencies=[Depends(require_admin)])
 
     install_error_schema(app)
 
@@ -147,6 +150,8 @@ def attach(app: FastAPI, container: Container) -> None:
     app.state.admin_keys = container.admin_keys
     app.state.webhook_verifier = container.webhook_verifier
     app.state.read_models = container.read_models
+    app.state.reconciliation_runs = ReconciliationRuns(container.pool)
+    metrics.registry.register(FindingsGauge(app.state.reconciliation_runs))
 
 
 ERROR_SCHEMA = {

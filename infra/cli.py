@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.cli_audit import audit_app
+from infra.cli_reconcile import reconcile
 from infra.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app.add_typer(catalog_app, name="catalog")
 projections_app = typer.Typer(help="Read models (views).", no_args_is_help=True)
 app.add_typer(projections_app, name="projections")
 app.add_typer(audit_app, name="audit")
+app.command("reconcile")(reconcile)
 
 console = Console()
 DEV_STRIPE_PORT = 8420  # localstripe's usual port, when free

@@ -91,6 +91,14 @@ STATEMENTS: tuple[str, ...] = (
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.notifier_positions (
         follower text PRIMARY KEY,
         position bigint NOT NULL)""",
+    # Every reconcile run with Stripe: its summary and findings (GET /admin/reconciliation).
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.reconciliation_runs (
+        id bigserial PRIMARY KEY,
+        started_at timestamptz NOT NULL,
+        finished_at timestamptz NOT NULL,
+        since timestamptz NOT NULL,
+        ok boolean NOT NULL,
+        report jsonb NOT NULL)""",
 )
 
 

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     rate_limit_reviews_per_minute: int = Field(default=10, gt=0)
     # How often the sweeper looks for due captures that no timer delivered.
     capture_sweep_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Reconciliation with Stripe (the worker's duty; 0 turns it off): how often, over
+    # how many days back, and how old an orphan hold must be before it is released.
+    reconcile_every: float = Field(default=3600, ge=0)
+    reconcile_window_days: int = Field(default=35, gt=0, le=400)
+    reconcile_orphan_age_seconds: int = Field(default=3600, ge=300)
 
     resend_api_key: SecretStr | None = None
     resend_api_url: str | None = None
