@@ -370,9 +370,7 @@ class PaymentCollection(MovedAtStripe, Aggregate):
         if self.voided:
             raise PaymentVoided("The payment is voided already.")
 
-    def void(
-        self, *, reference: str, reason: str, now: datetime, source: str = "ledger"
-    ) -> None:
+    def void(self, *, reference: str, reason: str, now: datetime, source: str = "ledger") -> None:
         """Release the hold (the order was canceled or the authorization was canceled)."""
         self.check_voidable()
         check_source(source)
@@ -399,4 +397,3 @@ class PaymentCollection(MovedAtStripe, Aggregate):
 def _check_positive(amount: int) -> None:
     if type(amount) is not int or amount <= 0:
         raise InvalidMoney("A payment amount must be a positive whole number of minor units.")
-

@@ -200,9 +200,11 @@ class MovedAtStripe:
         known = self.disputes.get(dispute_id)
         if known is not None and known["status"] != OPEN:
             return False
+        check_source(source)
+        if not won:  # the amount Stripe closes it for may differ from the one it opened with
+            self._check_within_capture(amount, "a lost dispute")
         if known is None:
             self.open_dispute(dispute_id, amount, reason="", source=source, now=now)
-        check_source(source)
         self.trigger_event(
             self.DisputeClosed,
             timestamp=now,

@@ -175,7 +175,6 @@ def _queue_ops_mail(
         )
 
 
-
 def reconcile_on_schedule(container: "Container", stop: threading.Event) -> None:
     """The worker's duty: reconcile every ``RECONCILE_EVERY`` seconds (the first after one
     period, so a worker restarting in a loop does not hammer Stripe)."""

@@ -250,9 +250,9 @@ def _settle(
         )
     if needs[2]:
         steps.append(
-            lambda: record_cancellation(
-                services, order_id, payments[0], source="reconciliation"
-            ).facts
+            lambda: (
+                record_cancellation(services, order_id, payments[0], source="reconciliation").facts
+            )
         )
     for step in steps:
         try:

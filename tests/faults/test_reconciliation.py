@@ -109,7 +109,7 @@ def kinds(report: ReconcileReport) -> list[tuple[str, str]]:
 
 def refund_events(server: LiveServer, order_id: UUID) -> list[PaymentCollection.Refunded]:
     payment = payment_of(server, order_id)
-    events = server.container.ledger.events.get(payment.id)  # type: ignore[attr-defined]
+    events = server.container.ledger.events.get(payment.id)
     return [e for e in events if isinstance(e, PaymentCollection.Refunded)]
 
 
@@ -119,7 +119,7 @@ def refund_events(server: LiveServer, order_id: UUID) -> list[PaymentCollection.
 def test_a_refund_at_stripe_whose_webhook_arrives_twice_is_recorded_once(
     server: LiveServer, shop: Shop, stripe_side: StripeMoney, since: datetime
 ) -> None:
-    order_id, intent_id, total = captured(server, shop)
+    order_id, intent_id, _ = captured(server, shop)
     refund = stripe_side.refund_at_stripe(intent_id, 500)
 
     created = stripe_side.event("refund.created", refund)
