@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PACKAGES := domain commands projections queries infra
 PYTEST_ARGS ?=
 
-.PHONY: venv run test test-embedded lint fmt bench-capture bench-audit bench-projections bench bench-write bench-http bench-reads bench-lag bench-growth
+.PHONY: venv run test test-embedded lint fmt bench-capture bench-audit bench-projections bench bench-write bench-http bench-reads bench-lag bench-growth bench-reconcile
 
 venv: $(VENV)/.installed
 
@@ -74,3 +74,8 @@ bench-lag: venv
 # Write path, order load, rebuild and audit verify at 10^4, 10^5 and 10^6 events.
 bench-growth: venv
 	$(BIN)/python -m bench.growth
+
+# reconcile over 10,000 captured orders against the fault suite's Stripe stand-in, beside
+# the stand-in's own list rate; see bench/reconcile.py.
+bench-reconcile: venv
+	$(BIN)/python -m bench.reconcile

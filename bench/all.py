@@ -36,6 +36,7 @@ BENCHES: dict[str, tuple[str, list[str], int]] = {
     "projections": ("bench.projections", [], 1_800),
     "audit": ("bench.audit", ["--output", str(results_path("audit"))], 1_800),
     "capture": ("bench.capture", [], 900),
+    "reconcile": ("bench.reconcile", [], 900),
 }
 
 

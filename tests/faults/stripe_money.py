@@ -52,6 +52,9 @@ class StripeMoney:
     rate_limit_every: int = 0
     list_requests: int = 0
     rate_limited: int = 0
+    # The PaymentIntents as localstripe showed them when a list's first page was asked
+    # for; later pages of that list come from it (one upstream read per list, not per item).
+    snapshot: dict[str, Json] = field(default_factory=dict)
     webhook_url: str | None = None
     webhook_secret: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -175,7 +178,10 @@ class StripeMoney:
         )
         limit = min(int(params.get("limit", 10)), 100)
         page = items[start : start + limit]
-        data = [o if o is not None else self._intent(i) for _, i, o in page]
+        if path == "/v1/payment_intents" and (start == 0 or not self.snapshot):
+            everything = self.upstream("GET", f"/v1/payment_intents?limit={len(ids) + 10}", b"")
+            self.snapshot = {i["id"]: i for i in everything.json().get("data", [])}
+        data = [o if o is not None else self._listed(i) for _, i, o in page]
         body = {
             "object": "list",
             "url": path,
@@ -183,6 +189,10 @@ class StripeMoney:
             "data": data,
         }
         return 200, json.dumps(body).encode()
+
+    def _listed(self, intent_id: str) -> Json:
+        listed = self.snapshot.get(intent_id)
+        return self.complete(json.loads(json.dumps(listed))) if listed else self._intent(intent_id)
 
     def _intent(self, intent_id: str) -> Json:
         return self.complete(self.upstream("GET", f"/v1/payment_intents/{intent_id}", b"").json())
