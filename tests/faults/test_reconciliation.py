@@ -6,7 +6,9 @@ in Stripe's wire format, and signed webhooks), with the API and its worker runni
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +24,12 @@ from domain.ids import order_id_for
 from domain.payment_collection import PaymentCollection
 from infra.audit_views import PostgresTransactionsView
 from infra.cli import app as cli
-from infra.reconciliation import PlacedOrders, run_reconciliation
+from infra.reconciliation import (
+    PlacedOrders,
+    ReconciliationRuns,
+    reconcile_on_schedule,
+    run_reconciliation,
+)
 from infra.stripe_emulator import RunningEmulator
 from queries.audit.verify import verify_store
 from tests.e2e.checkout_flow import authorized_cart
@@ -35,7 +42,7 @@ from tests.e2e.conftest import (
     running_server,
 )
 from tests.faults.faithful_stripe import FaithfulStripe
-from tests.faults.probes import payment_of, settled
+from tests.faults.probes import payment_of, settled, wait_until
 from tests.faults.stripe_money import StripeMoney
 
 
@@ -338,3 +345,48 @@ def test_only_one_reconcile_runs_at_a_time(server: LiveServer, since: datetime) 
         finally:
             other.execute("SELECT pg_advisory_unlock(hashtext('orderledger-reconcile'))")
     assert run_reconciliation(server.container, since=since) is not None
+
+
+def test_a_lapse_reported_by_webhook_voids_the_order_with_stripe_as_its_source(
+    server: LiveServer, shop: Shop, stripe_side: StripeMoney, since: datetime
+) -> None:
+    order_id, intent_id = placed(server, shop)
+    intent = stripe_side.lapse(intent_id)
+
+    expired = stripe_side.event("charge.expired", intent["latest_charge"])
+    assert stripe_side.deliver(expired).json()["outcome"] == "canceled_at_stripe"
+
+    payment = payment_of(server, order_id)
+    assert payment.voided and payment.transactions[-1]["reference"] == intent_id
+    events = server.container.ledger.events.get(payment.id)
+    [void] = [e for e in events if isinstance(e, PaymentCollection.Voided)]
+    assert (void.source, void.reason) == (
+        "stripe",
+        "The authorization lapsed at Stripe before capture.",
+    )
+    assert run(server, since).findings == []
+    verified(server)
+
+
+def test_the_worker_duty_reconciles_on_its_schedule(server: LiveServer) -> None:
+    container = dataclasses.replace(
+        server.container,
+        settings=server.container.settings.model_copy(update={"reconcile_every": 0.05}),
+    )
+    runs = ReconciliationRuns(container.pool)
+    before = (runs.latest() or {}).get("id", 0)
+    stop = threading.Event()
+    duty = threading.Thread(target=reconcile_on_schedule, args=(container, stop), daemon=True)
+    duty.start()
+    try:
+        wait_until(lambda: (runs.latest() or {}).get("id", 0) > before, 20, "a scheduled run")
+    finally:
+        stop.set()
+        duty.join(10)
+    assert not duty.is_alive()
+
+
+def test_a_since_that_is_no_date_is_refused_with_exit_2(server: LiveServer) -> None:
+    env = {**os.environ, "DATABASE_URL": server.container.database_url}
+    result = CliRunner().invoke(cli, ["reconcile", "--since", "last tuesday"], env=env)
+    assert result.exit_code == 2 and "ISO 8601" in result.output
