@@ -21,7 +21,7 @@ from commands.reconcile.findings import (
     REPORTED,
     Finding,
 )
-from commands.reconcile.stripe_records import StripeDispute, StripePayment
+from commands.reconcile.stripe_records import StripeDispute, StripePayment, StripeRefund
 from domain.payment_collection import PaymentCollection
 
 OPEN_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action")
@@ -40,8 +40,12 @@ def ledger_figures(pc: PaymentCollection) -> dict[str, Any]:
 
 
 def stripe_figures(
-    payments: Sequence[StripePayment], disputes: Iterable[StripeDispute]
+    payments: Sequence[StripePayment],
+    refunds: Iterable[StripeRefund],
+    disputes: Iterable[StripeDispute],
 ) -> dict[str, Any]:
+    """Stripe's side. Refunds are summed from the refund objects, not the charge's
+    ``amount_refunded``: a partial capture's released rest is no refund."""
     disputes = list(disputes)
     main = payments[0]
     return {
@@ -49,7 +53,7 @@ def stripe_figures(
         "amount": sum(p.amount for p in payments),
         "holding": sum(p.holds for p in payments),
         "captured": sum(p.captured for p in payments),
-        "refunded": sum(p.amount_refunded for p in payments),
+        "refunded": sum(r.amount for r in refunds if r.settled),
         "disputed": sum(d.amount for d in disputes if d.outcome is None),
         "dispute_lost": sum(d.amount for d in disputes if d.outcome == "lost"),
     }
@@ -58,10 +62,11 @@ def stripe_figures(
 def compare(
     pc: PaymentCollection,
     payments: Sequence[StripePayment],
+    refunds: Iterable[StripeRefund],
     disputes: Iterable[StripeDispute],
 ) -> list[Finding]:
     """Differences between the collection and Stripe; ``payments``: the checkout's first."""
-    ours, theirs = ledger_figures(pc), stripe_figures(payments, disputes)
+    ours, theirs = ledger_figures(pc), stripe_figures(payments, refunds, disputes)
     references = tuple(p.id for p in payments)
 
     def finding(kind: str, detail: str) -> Finding:

@@ -264,7 +264,7 @@ def _settle(
                 pc.payment_intent_id,
                 order_id,
                 ledger=ledger_figures(pc),
-                stripe=stripe_figures(payments, disputes),
+                stripe=stripe_figures(payments, refunds, disputes),
                 references=tuple(p.id for p in payments),
                 detail=str(error),
             )
@@ -281,7 +281,7 @@ def _settle(
     if steps:
         fresh = services.ledger.get_or_none(pc.id, PaymentCollection)
         pc = fresh if fresh is not None else pc
-    yield from compare(pc, payments, disputes)
+    yield from compare(pc, payments, refunds, disputes)
 
 
 def _dispute_news(pc: PaymentCollection, dispute: StripeDispute) -> bool:
