@@ -4,7 +4,8 @@
 
 Seeds N captured orders in a throwaway database (``orderledger_bench_reconcile``)
 and the same N PaymentIntents at the stand-in (localstripe behind
-``tests.faults.faithful_stripe``: created, confirmed with a test card, captured),
+``tests.faults.faithful_stripe``: created, confirmed with a test card, captured;
+localstripe with its store indexed, see ``bench.indexed_localstripe``),
 one in a hundred with a refund made "at Stripe" that the ledger has not heard of.
 Then, in the same run:
 
@@ -24,6 +25,7 @@ from uuid import UUID, uuid4
 
 import httpx
 
+from bench import indexed_localstripe
 from bench.common import bench_database, figure, machine, median, phase, write_results
 from commands.reconcile.run import ReconcilePolicy, reconcile
 from domain.ids import order_id_for
@@ -31,7 +33,6 @@ from domain.money import Money
 from domain.payment_collection import PaymentCollection
 from infra.container import build_container
 from infra.settings import Settings
-from infra.stripe_emulator import start_emulator
 from infra.stripe_records import StripeRecordsReader
 from tests.faults.faithful_stripe import faithful_stripe
 from tests.unit.domain.builders import a_line, place_order
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     host = machine()
-    emulator = start_emulator()
+    emulator = indexed_localstripe.start()
     try:
         with faithful_stripe(emulator.url) as stand_in, bench_database("reconcile") as url:
             since = datetime.now(UTC) - timedelta(seconds=5)

@@ -152,7 +152,7 @@ def faithful_stripe(upstream: str) -> Iterator[FaithfulStripe]:
                 else:
                     answer = self._upstream(method, body)
                     status, content = answer.status_code, answer.content
-                content = state.money.seen(method, path, status, content)
+                content = state.money.seen(method, path, status, content, body)
                 if key is not None and status == 200:
                     replies[(action, key)] = (status, content)
                 if action == "capture":

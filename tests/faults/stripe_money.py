@@ -80,7 +80,7 @@ class StripeMoney:
             return self._refund(parse_qs(body.decode()))
         return None
 
-    def seen(self, method: str, path: str, status: int, content: bytes) -> bytes:
+    def seen(self, method: str, path: str, status: int, content: bytes, body: bytes = b"") -> bytes:
         """Learn from what localstripe answered (new intents, captures); the answer to send."""
         if status != 200 or method != "POST" or not path.startswith("/v1/payment_intents"):
             return content
@@ -90,11 +90,16 @@ class StripeMoney:
         with self.lock:
             self.intents.setdefault(intent["id"], int(intent.get("created") or time.time()))
         if path.endswith("/capture"):
-            self._captured(intent)
+            asked = parse_qs(body.decode()).get("amount_to_capture")
+            self._captured(intent, int(asked[0]) if asked else None)
         return json.dumps(self.complete(intent)).encode()
 
-    def _captured(self, intent: Json) -> None:
+    def _captured(self, intent: Json, asked: int | None) -> None:
         charge = intent.get("latest_charge") or {}
+        if asked is None or asked >= int(charge.get("amount") or intent["amount"]):
+            with self.lock:  # all of it: nothing released
+                self.captured[intent["id"]] = int(charge.get("amount") or intent["amount"])
+            return
         released = self.upstream("GET", f"/v1/refunds?payment_intent={intent['id']}", b"")
         with self.lock:
             # localstripe refunds the uncaptured rest; Stripe just releases it.
