@@ -207,8 +207,13 @@ def test_a_dispute_opened_then_lost_at_stripe_blocks_refunds_and_is_recorded_onc
     with server.admin() as admin:
         rows = admin.get(f"/admin/orders/{order_id}/transactions").json()
         detail = admin.get(f"/admin/orders/{order_id}").json()
+        history = admin.get(f"/admin/orders/{order_id}/history").json()
     assert [r["kind"] for r in rows][-2:] == ["dispute", "dispute_lost"]
     assert detail["payment_status"] == "dispute_lost"
+    assert detail["payment"]["dispute_lost"] == total
+    moved = [(m["kind"], m["cause"]) for m in history["movements"]][-2:]
+    assert moved == [("dispute", "stripe"), ("dispute_lost", "reconciliation")]
+    assert history["payment_status"] == "dispute_lost"
     verified(server)
 
 
