@@ -395,3 +395,23 @@ def test_a_since_that_is_no_date_is_refused_with_exit_2(server: LiveServer) -> N
     env = {**os.environ, "DATABASE_URL": server.container.database_url}
     result = CliRunner().invoke(cli, ["reconcile", "--since", "last tuesday"], env=env)
     assert result.exit_code == 2 and "ISO 8601" in result.output
+
+
+def test_a_cancellation_at_stripe_after_authorization_is_recorded_with_stripe_as_its_source(
+    server: LiveServer, shop: Shop, stripe_side: StripeMoney, since: datetime
+) -> None:
+    order_id, intent_id = placed(server, shop)
+    canceled = server.stripe().v1.payment_intents.cancel(intent_id).to_dict()
+
+    signed = stripe_side.event("payment_intent.canceled", canceled)
+    assert stripe_side.deliver(signed).json()["outcome"] == "voided"
+
+    payment = payment_of(server, order_id)
+    [void] = [
+        e
+        for e in server.container.ledger.events.get(payment.id)
+        if isinstance(e, PaymentCollection.Voided)
+    ]
+    assert void.source == "stripe" and payment.status == "canceled"
+    assert run(server, since).findings == []
+    verified(server)
