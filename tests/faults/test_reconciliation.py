@@ -10,6 +10,7 @@ import dataclasses
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -414,4 +415,24 @@ def test_a_cancellation_at_stripe_after_authorization_is_recorded_with_stripe_as
     ]
     assert void.source == "stripe" and payment.status == "canceled"
     assert run(server, since).findings == []
+    verified(server)
+
+
+def test_a_refund_reported_by_webhooks_and_reconcile_at_once_is_recorded_once(
+    server: LiveServer, shop: Shop, stripe_side: StripeMoney, since: datetime
+) -> None:
+    order_id, intent_id, _ = captured(server, shop)
+    refund = stripe_side.refund_at_stripe(intent_id, 700)
+    events = [stripe_side.event("refund.created", refund) for _ in range(4)]  # 4 event ids
+
+    with ThreadPoolExecutor(6) as pool:
+        deliveries = [pool.submit(stripe_side.deliver, signed) for signed in events]
+        runs = [pool.submit(run_reconciliation, server.container, since=since) for _ in range(2)]
+        outcomes = sorted(d.result().json()["outcome"] for d in deliveries)
+        for r in runs:
+            r.result()  # one runner at a time: the other may have found it done
+
+    assert outcomes.count("refunded_at_stripe") <= 1
+    assert len(refund_events(server, order_id)) == 1
+    assert payment_of(server, order_id).refunded == 700
     verified(server)
