@@ -436,3 +436,39 @@ def test_a_refund_reported_by_webhooks_and_reconcile_at_once_is_recorded_once(
     assert len(refund_events(server, order_id)) == 1
     assert payment_of(server, order_id).refunded == 700
     verified(server)
+
+
+def test_a_fact_at_stripe_the_ledger_cannot_explain_is_reported_and_not_recorded(
+    server: LiveServer, shop: Shop, stripe_side: StripeMoney, since: datetime
+) -> None:
+    order_id, intent_id, total = captured(server, shop)
+    with server.admin() as admin:
+        half = admin.post(
+            f"/admin/orders/{order_id}/refunds", json={"amount": total // 2, "reason": "x"}
+        )
+        assert half.status_code == 200, half.text
+    dispute = stripe_side.open_dispute(intent_id, total)  # more than is left of the capture
+    assert stripe_side.deliver(stripe_side.event("charge.dispute.created", dispute)).json() == {
+        "received": "true",
+        "outcome": "unexplained",
+    }
+    head = server.container.ledger.head
+
+    report = run(server, since)
+
+    assert not report.ok
+    assert ("unexplained_at_stripe", REPORTED) in kinds(report)
+    assert ("dispute_differs", REPORTED) in kinds(report)
+    assert server.container.ledger.head == head
+    assert payment_of(server, order_id).disputes == {}
+    verified(server)
+    stripe_side.close_dispute(dispute["id"], won=True)  # leave nothing open for later runs
+    stripe_side.disputes.pop(dispute["id"])
+
+
+def test_the_reconciliation_endpoint_needs_the_admin_key(server: LiveServer) -> None:
+    with server.client() as anonymous:
+        assert anonymous.get("/admin/reconciliation").status_code == 401
+    with server.admin() as admin:
+        answer = admin.get("/admin/reconciliation", params={"action": "everything"})
+    assert answer.status_code == 422 and answer.json()["error"] == "ValidationError"
