@@ -91,6 +91,7 @@ def reconcile(
     """Compare, record the settled facts, release orphans, report the rest."""
     report = ReconcileReport(since=since, started_at=services.clock())
     tick = progress or (lambda stage, done: None)
+    waited_before = int(getattr(records, "rate_limited", 0))  # the reader's running count
     with ThreadPoolExecutor(policy.concurrency, thread_name_prefix="reconcile") as pool:
         stripe = _read_stripe(records, since, tick)
         report.refunds = sum(len(v) for v in stripe.refunds.values())
@@ -114,7 +115,7 @@ def reconcile(
                 released = _release_orphan(services, payment)
                 if released is not None:
                     report.findings.append(released)
-    report.rate_limited = int(getattr(records, "rate_limited", 0))
+    report.rate_limited = int(getattr(records, "rate_limited", 0)) - waited_before
     report.finished_at = services.clock()
     return report
 
