@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PACKAGES := domain commands projections queries infra
 PYTEST_ARGS ?=
 
-.PHONY: venv run test test-embedded lint fmt bench-capture bench-audit bench-projections bench bench-write bench-http bench-reads bench-lag bench-growth
+.PHONY: venv run test test-embedded lint fmt bench-capture bench-audit bench-projections bench bench-write bench-http bench-reads bench-lag bench-growth bench-reconcile
 
 venv: $(VENV)/.installed
 
@@ -83,3 +83,7 @@ bench-console: venv
 # The README's console screenshots, taken again by the browser tests (needs chromium).
 console-screenshots: venv
 	CONSOLE_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/e2e/test_console_browser.py
+# reconcile over 10,000 captured orders against the fault suite's Stripe stand-in, beside
+# the stand-in's own list rate; see bench/reconcile.py.
+bench-reconcile: venv
+	$(BIN)/python -m bench.reconcile

@@ -37,6 +37,7 @@ BENCHES: dict[str, tuple[str, list[str], int]] = {
     "audit": ("bench.audit", ["--output", str(results_path("audit"))], 1_800),
     "capture": ("bench.capture", [], 900),
     "console": ("bench.console", [], 600),
+    "reconcile": ("bench.reconcile", [], 900),
 }
 
 

@@ -11,7 +11,13 @@ from domain.payment_collection import PaymentCollection
 
 
 def record_void(
-    services: Services, order_id: UUID, *, reference: str, reason: str, by: str
+    services: Services,
+    order_id: UUID,
+    *,
+    reference: str,
+    reason: str,
+    by: str,
+    source: str = "ledger",
 ) -> int | None:
     """Record that the authorization is gone (canceled at Stripe or by the shop).
 
@@ -25,7 +31,7 @@ def record_void(
         if order is None or payment is None or payment.voided or payment.is_captured:
             return None
         now = services.clock()
-        payment.void(reference=reference, reason=reason, now=now)
+        payment.void(reference=reference, reason=reason, now=now, source=source)
         order.cancel(reason, canceled_by=by, now=now)
         levels = Levels(ledger)
         release_order(levels, order, now=now)
@@ -41,4 +47,5 @@ def void_canceled_intent(services: Services, payment_intent_id: str, *, by: str)
         reference=payment_intent_id,
         reason="The PaymentIntent was canceled at Stripe.",
         by=by,
+        source="stripe",
     )

@@ -171,6 +171,7 @@ def _capture_failed(
             reference=intent.id,
             reason="The authorization was canceled or expired at Stripe before capture.",
             by=by,
+            source="stripe",
         )
         services.alerts.alert(
             "Capture impossible: authorization gone",

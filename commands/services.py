@@ -16,6 +16,7 @@ from commands.ports import (
     Telemetry,
     WebhookInbox,
 )
+from commands.reconcile.stripe_records import StripeRecords
 
 
 @dataclass
@@ -38,3 +39,5 @@ class Services:
     # Where Stripe cannot raise a hold: "supplementary" (a second PaymentIntent on the
     # saved card for the difference) or "none" (refuse the change with a 409).
     increment_fallback: str = "supplementary"
+    # Read-only Stripe for money moved there (refunds, disputes); None: not configured.
+    stripe_records: StripeRecords | None = None

@@ -13,6 +13,7 @@ from commands.carts import record_payment_seen
 from commands.checkout import place_order
 from commands.errors import NotOurPayment, OrderNotCreated
 from commands.ports import PaymentIntent
+from commands.reconcile.webhooks import MONEY_MOVED_AT_STRIPE, handle_money_moved_at_stripe
 from commands.services import Services
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ def _intent_id(event: dict[str, Any]) -> str | None:
 
 
 def _dispatch(services: Services, event_id: str, event_type: str, event: dict[str, Any]) -> str:
+    if event_type in MONEY_MOVED_AT_STRIPE:  # refunds, disputes, lapses: see commands/reconcile
+        return handle_money_moved_at_stripe(services, event_type, event)
     intent_id = _intent_id(event)
     if intent_id is None:
         return "ignored"

@@ -95,3 +95,7 @@ class InvalidRequestValue(DomainError):
 
 class TooManyChanges(DomainError):
     """A cart or order has taken as many changes as it may."""
+
+
+class PaymentDisputed(PaymentStateConflict):
+    """A dispute (chargeback) is open on the payment: the money is held by the card network."""

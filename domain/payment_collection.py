@@ -18,11 +18,23 @@ from domain.errors import (
     InvalidMoney,
     NotAuthorized,
     NotCaptured,
+    PaymentDisputed,
     PaymentVoided,
     RefundExceedsCaptured,
 )
 from domain.ids import payment_collection_id_for
 from domain.money import Money
+from domain.payment_disputes import (
+    DisputeClosed,
+    DisputeOpened,
+    DisputeRecord,
+    MovedAtStripe,
+    check_source,
+    disputed_amount,
+    lost_amount,
+    made_by_the_ledger,
+    payment_status,
+)
 
 AUTHORIZATION: Final = "authorization"
 INCREMENT: Final = "increment"
@@ -38,7 +50,7 @@ class TransactionEntry(TypedDict):
     created_at: datetime
 
 
-class PaymentCollection(Aggregate):
+class PaymentCollection(MovedAtStripe, Aggregate):
     """Holds: 0 < amount <= authorized; captured == amount at capture; refunds <= captured."""
 
     class Created(Aggregate.Created):
@@ -113,9 +125,14 @@ class PaymentCollection(Aggregate):
             pc._record(CAPTURE, self.amount, self.reference, self.timestamp)
 
     class Refunded(Aggregate.Event):
+        """A refund: made by the ledger, or at Stripe (``source``) and recorded after."""
+
+        class_version = 2
         amount: int
         reference: str
         reason: str
+        source: str = "ledger"
+        upcast_v1_v2 = staticmethod(made_by_the_ledger)
 
         def apply(self, pc: "PaymentCollection") -> None:
             for intent_id, amount in pc.refund_plan(self.amount):
@@ -124,12 +141,18 @@ class PaymentCollection(Aggregate):
             pc._record(REFUND, self.amount, self.reference, self.timestamp)
 
     class Voided(Aggregate.Event):
+        class_version = 2
         reference: str
         reason: str
+        source: str = "ledger"  # "stripe": canceled or lapsed there
+        upcast_v1_v2 = staticmethod(made_by_the_ledger)
 
         def apply(self, pc: "PaymentCollection") -> None:
             pc.voided = True
             pc._record(VOID, pc.authorized, self.reference, self.timestamp)
+
+    DisputeOpened = DisputeOpened
+    DisputeClosed = DisputeClosed
 
     def __init__(self, order_id: UUID, currency: str, amount: int, payment_intent_id: str) -> None:
         self.order_id = order_id
@@ -152,6 +175,7 @@ class PaymentCollection(Aggregate):
         self.holds: dict[str, int] = {}
         self.captured_by: dict[str, int] = {}
         self.refunded_by: dict[str, int] = {}
+        self.disputes: dict[str, DisputeRecord] = {}
 
     def _record(self, kind: str, amount: int, reference: str, at: datetime) -> None:
         self.transactions.append(
@@ -186,15 +210,16 @@ class PaymentCollection(Aggregate):
 
     @property
     def status(self) -> str:
-        """``pending``, ``authorized``, ``captured``, ``partially_refunded``, ``refunded``
-        or ``canceled`` (voided)."""
-        if self.voided:
-            return "canceled"
-        if self.is_captured:
-            if self.refunded == 0:
-                return "captured"
-            return "refunded" if self.refunded == self.captured else "partially_refunded"
-        return "authorized" if self.is_authorized else "pending"
+        """See ``payment_disputes.payment_status`` (the one rule)."""
+        return payment_status(
+            voided=self.voided,
+            captured=self.captured,
+            is_captured=self.is_captured,
+            refunded=self.refunded,
+            authorized=self.authorized,
+            disputed=disputed_amount(self.disputes),
+            lost=lost_amount(self.disputes),
+        )
 
     def money(self, amount: int) -> Money:
         return Money(amount, self.currency)
@@ -323,10 +348,14 @@ class PaymentCollection(Aggregate):
         if not self.is_captured:
             raise NotCaptured("Only a captured payment can be refunded.")
         _check_positive(amount)
-        if self.refunded + amount > self.captured:
+        if disputed_amount(self.disputes):
+            raise PaymentDisputed("A dispute is open on this payment; it cannot be refunded now.")
+        gone = self.refunded + lost_amount(self.disputes)
+        if gone + amount > self.captured:
             raise RefundExceedsCaptured(
                 f"Refunding {self.money(amount)} would exceed the captured "
-                f"{self.money(self.captured)} (already refunded {self.money(self.refunded)})."
+                f"{self.money(self.captured)} (already refunded {self.money(self.refunded)}"
+                f", lost in disputes {self.money(gone - self.refunded)})."
             )
 
     def refund(self, amount: int, *, reference: str, reason: str, now: datetime) -> None:
@@ -341,10 +370,13 @@ class PaymentCollection(Aggregate):
         if self.voided:
             raise PaymentVoided("The payment is voided already.")
 
-    def void(self, *, reference: str, reason: str, now: datetime) -> None:
+    def void(self, *, reference: str, reason: str, now: datetime, source: str = "ledger") -> None:
         """Release the hold (the order was canceled or the authorization was canceled)."""
         self.check_voidable()
-        self.trigger_event(self.Voided, timestamp=now, reference=reference, reason=reason[:500])
+        check_source(source)
+        self.trigger_event(
+            self.Voided, timestamp=now, reference=reference, reason=reason[:500], source=source
+        )
 
     def _check_open(self) -> None:
         if self.voided:

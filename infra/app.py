@@ -30,6 +30,7 @@ from infra.health_metrics import WorkerHeartbeats
 from infra.medusa.catalog_reads import MedusaCatalogReads
 from infra.medusa.surface import medusa_app
 from infra.reads_by_id import attach_reads_by_id
+from infra.reconciliation import FindingsGauge, ReconciliationRuns
 from infra.settings import Settings
 from infra.storefront_reads import AsyncStorefrontReads
 from infra.web.cors import CorsPerSurface
@@ -38,6 +39,7 @@ from infra.web.limits import BodySizeLimit, MemoryRates, RateLimit, RedisRates
 from infra.web.observability import Metrics, PrometheusTelemetry, RequestLog
 from infra.worker import Worker
 from queries.api import admin as admin_reads
+from queries.api import admin_reconciliation
 from queries.api import history as audit_history
 from queries.api import notifications as notification_reads
 from queries.api import reviews as review_reads
@@ -112,6 +114,7 @@ def create_app(
     app.include_router(review_photos.store)
     app.include_router(file_router)
     console.mount(app)
+    app.include_router(admin_reconciliation.router, dependencies=[Depends(require_admin)])
 
     install_error_schema(app)
 
@@ -173,6 +176,8 @@ def attach(app: FastAPI, container: Container) -> None:
         app.state.files = container.files
         app.state.product_images = container.files.reads
         app.state.file_url = container.files.url_for
+    app.state.reconciliation_runs = ReconciliationRuns(container.pool)
+    metrics.registry.register(FindingsGauge(app.state.reconciliation_runs))
 
 
 def mount_medusa(app: FastAPI, container: Container) -> None:

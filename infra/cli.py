@@ -15,6 +15,7 @@ from rich.table import Table
 from infra.cli_audit import audit_app
 from infra.cli_files import files_app
 from infra.cli_publishable_keys import publishable_key_app
+from infra.cli_reconcile import reconcile
 from infra.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(audit_app, name="audit")
 app.add_typer(publishable_key_app, name="publishable-key")
 app.add_typer(files_app, name="files")
+app.command("reconcile")(reconcile)
 
 console = Console()
 DEV_STRIPE_PORT = 8420  # localstripe's usual port, when free

@@ -29,6 +29,7 @@ from infra.schema import create_tables
 from infra.settings import Settings
 from infra.stored_reader import attach_stored_reader
 from infra.stripe_gateway import StripeGateway, StripeWebhookVerifier
+from infra.stripe_records import StripeRecordsReader
 from infra.timers import NoTimers, RedisCaptureTimers
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,9 @@ def build_container(settings: Settings) -> Container:
         increment_fallback=settings.increment_fallback,
         timers=RedisCaptureTimers(redis_client) if redis_client else NoTimers(),
         alerts=LoggingAlerts(),
+        stripe_records=StripeRecordsReader(
+            settings.stripe_api_key.get_secret_value(), settings.stripe_api_base
+        ),
     )
     projections = ProjectionRuntime(ledger, pool)
     for stale in projections.ensure():

@@ -135,6 +135,14 @@ STATEMENTS: tuple[str, ...] = (
     "DEFAULT true",
     f"ALTER TABLE {SCHEMA}.products ADD COLUMN IF NOT EXISTS requires_shipping boolean "
     "NOT NULL DEFAULT true",
+    # Every reconcile run with Stripe: its summary and findings (GET /admin/reconciliation).
+    f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.reconciliation_runs (
+        id bigserial PRIMARY KEY,
+        started_at timestamptz NOT NULL,
+        finished_at timestamptz NOT NULL,
+        since timestamptz NOT NULL,
+        ok boolean NOT NULL,
+        report jsonb NOT NULL)""",
 )
 
 

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     view_wait_seconds: float = Field(default=2.0, gt=0, le=60)
     # Log lines as JSON or text; unset: text for `dev` or a terminal, JSON otherwise.
     log_format: Literal["json", "text"] | None = None
+    # Reconciliation with Stripe (the worker's duty; 0 turns it off): how often, over
+    # how many days back, and how old an orphan hold must be before it is released.
+    reconcile_every: float = Field(default=3600, ge=0)
+    reconcile_window_days: int = Field(default=35, gt=0, le=400)
+    reconcile_orphan_age_seconds: int = Field(default=3600, ge=300)
 
     resend_api_key: SecretStr | None = None
     resend_api_url: str | None = None

@@ -81,6 +81,10 @@ class Worker:
         from infra.file_sweeper import run_file_sweeper
 
         self._spawn("file-sweeper", run_file_sweeper, container, self._stop)
+        if container.settings.reconcile_every > 0 and container.services.stripe_records:
+            from infra.reconciliation import reconcile_on_schedule
+
+            self._spawn("reconciler", reconcile_on_schedule, container, self._stop)
 
     def _start_notifications(self) -> None:
         """The notifier decides e-mails from the log; the sender delivers them."""

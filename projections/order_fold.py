@@ -6,6 +6,7 @@ from typing import Any
 from domain.lines import Line, Shipping, totals_of
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
+from domain.payment_disputes import payment_status as status_rule
 from projections.base import Event, Row
 
 ORDER_EVENTS: tuple[type, ...] = (
@@ -27,6 +28,8 @@ PAYMENT_EVENTS: tuple[type, ...] = (
     PaymentCollection.CaptureSucceeded,
     PaymentCollection.Refunded,
     PaymentCollection.Voided,
+    PaymentCollection.DisputeOpened,
+    PaymentCollection.DisputeClosed,
 )
 
 
@@ -136,6 +139,12 @@ def fold_payment(event: Event, row: Row | None) -> Row | None:
         payment["refunded"] = payment.get("refunded", 0) + event.amount
     elif isinstance(event, PaymentCollection.Voided):
         payment["voided"] = True
+    elif isinstance(event, PaymentCollection.DisputeOpened):
+        payment["disputed"] = payment.get("disputed", 0) + event.amount
+    elif isinstance(event, PaymentCollection.DisputeClosed):
+        payment["disputed"] = max(payment.get("disputed", 0) - event.amount, 0)
+        if event.outcome == "lost":
+            payment["dispute_lost"] = payment.get("dispute_lost", 0) + event.amount
     row["payment"] = payment
     row["payment_status"] = payment_status(payment)
     row["updated_at"] = event.timestamp
@@ -143,14 +152,16 @@ def fold_payment(event: Event, row: Row | None) -> Row | None:
 
 
 def payment_status(payment: dict[str, Any]) -> str:
-    if payment.get("voided"):
-        return "canceled"
-    captured, refunded = payment.get("captured", 0), payment.get("refunded", 0)
-    if captured:
-        if refunded == 0:
-            return "captured"
-        return "refunded" if refunded >= captured else "partially_refunded"
-    return "authorized" if payment.get("authorized") else "pending"
+    captured = payment.get("captured", 0)
+    return status_rule(
+        voided=bool(payment.get("voided")),
+        captured=captured,
+        is_captured=bool(captured),
+        refunded=payment.get("refunded", 0),
+        authorized=payment.get("authorized", 0),
+        disputed=payment.get("disputed", 0),
+        lost=payment.get("dispute_lost", 0),
+    )
 
 
 def _iso(value: Any) -> str | None:

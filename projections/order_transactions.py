@@ -30,6 +30,8 @@ _KINDS: dict[type, str] = {
     PaymentCollection.CaptureSucceeded: "capture",
     PaymentCollection.Refunded: "refund",
     PaymentCollection.Voided: "void",
+    PaymentCollection.DisputeOpened: "dispute",
+    PaymentCollection.DisputeClosed: "dispute_",  # + its outcome: dispute_won, dispute_lost
 }
 
 
@@ -51,6 +53,8 @@ class OrderTransactionsProjector(Projector):
             kind = _KINDS.get(type(event))
             if kind is None:
                 continue
+            if isinstance(event, PaymentCollection.DisputeClosed):
+                kind += event.outcome
             pc_id = event.originator_id
             amount = self._amount(event, authorized.get(pc_id, 0))
             if isinstance(event, PaymentCollection.Authorized):
@@ -68,6 +72,7 @@ class OrderTransactionsProjector(Projector):
                     "amount": amount,
                     "currency": self._payments.currency(pc_id),
                     "reference": getattr(event, "reference", None)
+                    or getattr(event, "dispute_id", None)
                     or getattr(event, "payment_intent_id", ""),
                     "created_at": event.timestamp,
                 }

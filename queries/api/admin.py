@@ -41,6 +41,8 @@ def _order_out(row: dict[str, Any]) -> dict[str, Any]:
             "authorized": payment.get("authorized", 0),
             "captured": payment.get("captured", 0),
             "refunded": payment.get("refunded", 0),
+            "disputed": payment.get("disputed", 0),
+            "dispute_lost": payment.get("dispute_lost", 0),
             "payment_intent_id": payment.get("payment_intent_id", row["payment_intent_id"]),
             "capture_due_at": payment.get("capture_due_at"),
         },

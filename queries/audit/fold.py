@@ -23,8 +23,9 @@ from domain.payment_collection import (
     VOID,
     PaymentCollection,
 )
+from domain.payment_disputes import DISPUTE, DISPUTE_LOST, DISPUTE_WON, LOST, payment_status
 
-KINDS: Final = (AUTHORIZATION, INCREMENT, CAPTURE, REFUND, VOID)
+KINDS: Final = (AUTHORIZATION, INCREMENT, CAPTURE, REFUND, VOID, DISPUTE, DISPUTE_WON, DISPUTE_LOST)
 # Fields in which order events name who or what caused them.
 CAUSE_FIELDS: Final = ("placed_by", "changed_by", "canceled_by")
 UNKNOWN: Final = "unknown"
@@ -82,6 +83,8 @@ class OrderMoney:
         "captured",
         "captures",
         "currency",
+        "dispute_lost",
+        "disputed",
         "entries_authorized",
         "entries_captured",
         "entries_refunded",
@@ -114,6 +117,8 @@ class OrderMoney:
         self.captures = 0
         self.refunded = 0
         self.voided = False
+        self.disputed = 0  # open disputes hold this
+        self.dispute_lost = 0
         self.capture_due_at: Any = None
         self.capture_attempts = 0
         self.capture_failed = False
@@ -134,14 +139,16 @@ class OrderMoney:
 
     @property
     def payment_status(self) -> str:
-        """As ``PaymentCollection.status`` says it."""
-        if self.voided:
-            return "canceled"
-        if self.is_captured:
-            if self.refunded == 0:
-                return "captured"
-            return "refunded" if self.refunded == self.captured else "partially_refunded"
-        return "authorized" if self.authorized > 0 else "pending"
+        """As ``PaymentCollection.status`` says it (the same rule)."""
+        return payment_status(
+            voided=self.voided,
+            captured=self.captured,
+            is_captured=self.is_captured,
+            refunded=self.refunded,
+            authorized=self.authorized,
+            disputed=self.disputed,
+            lost=self.dispute_lost,
+        )
 
     # --- folding --------------------------------------------------------------------------
 
@@ -228,6 +235,17 @@ class OrderMoney:
         self.voided = True
         return Movement(VOID, self.authorized, event.reference)
 
+    def _dispute_opened(self, event: Event) -> Movement:
+        self.disputed += event.amount
+        return Movement(DISPUTE, event.amount, event.dispute_id)
+
+    def _dispute_closed(self, event: Event) -> Movement:
+        self.disputed = max(self.disputed - event.amount, 0)
+        if event.outcome == LOST:
+            self.dispute_lost += event.amount
+            return Movement(DISPUTE_LOST, event.amount, event.dispute_id)
+        return Movement(DISPUTE_WON, event.amount, event.dispute_id)
+
 
 _HANDLERS: dict[type, Any] = {
     Order.Placed: OrderMoney._placed,
@@ -246,4 +264,6 @@ _HANDLERS: dict[type, Any] = {
     PaymentCollection.CaptureSucceeded: OrderMoney._captured,
     PaymentCollection.Refunded: OrderMoney._refunded,
     PaymentCollection.Voided: OrderMoney._voided,
+    PaymentCollection.DisputeOpened: OrderMoney._dispute_opened,
+    PaymentCollection.DisputeClosed: OrderMoney._dispute_closed,
 }

@@ -139,6 +139,9 @@ class _Causes:
                 self._canceled_by = event.canceled_by
 
     def of(self, event: Event) -> str:
+        source = getattr(event, "source", "ledger")
+        if source != "ledger" and not isinstance(event, PaymentCollection.Voided):
+            return str(source)  # money moved at Stripe: a webhook or reconcile recorded it
         cause = cause_of(event)
         if cause is not None:
             if hasattr(event, "changed_by"):
@@ -192,6 +195,10 @@ def _detail(event: Event, currency: str) -> str:
             return f"attempt {event.attempt}{final}: {event.reason}"
         case PaymentCollection.Refunded() | PaymentCollection.Voided():
             return str(event.reason)
+        case PaymentCollection.DisputeOpened():
+            return f"dispute {event.dispute_id} opened: {money(event.amount)} withdrawn"
+        case PaymentCollection.DisputeClosed():
+            return f"dispute {event.dispute_id} {event.outcome}: {money(event.amount)}"
     return ""
 
 

@@ -1,5 +1,6 @@
 """Counts and sums of money movements per currency and kind (verify's and export's summary)."""
 
+from domain.payment_disputes import DISPUTE_LOST
 from queries.audit.fold import CAPTURE, KINDS, REFUND
 
 Summary = dict[str, dict[str, dict[str, int]]]
@@ -23,14 +24,21 @@ class MoneySummary:
         return sum(count for count, _ in self._totals.values())
 
     def as_dict(self) -> Summary:
-        """``{currency: {kind: {"count", "amount"}, "net_captured": {...}}}``, minor units."""
+        """``{currency: {kind: {"count", "amount"}, "net_captured": {...}}}``, minor units.
+
+        ``net_captured`` is what the shop kept: captures less refunds and lost disputes.
+        """
         result: Summary = {}
         for currency in sorted({currency for currency, _ in self._totals}):
             per_kind = {}
             for kind in KINDS:
                 count, amount = self._totals.get((currency, kind), (0, 0))
                 per_kind[kind] = {"count": count, "amount": amount}
-            captured = per_kind[CAPTURE]["amount"] - per_kind[REFUND]["amount"]
+            captured = (
+                per_kind[CAPTURE]["amount"]
+                - per_kind[REFUND]["amount"]
+                - per_kind[DISPUTE_LOST]["amount"]
+            )
             per_kind["net_captured"] = {"count": per_kind[CAPTURE]["count"], "amount": captured}
             result[currency] = per_kind
         return result

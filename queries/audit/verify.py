@@ -4,8 +4,9 @@ Every order and payment collection is folded from the notification log page by
 page (``OrderMoney`` plus a few notification ids to name the events involved);
 no aggregate is loaded. What is checked:
 
-* captured <= authorized, refunds <= captured, nothing captured or refunded after a
-  void, no void after a capture, no second capture;
+* captured <= authorized, refunds plus lost disputes <= captured, nothing captured
+  or refunded after a void, no void after a capture, no second capture, no dispute
+  on money that was never captured;
 * the captured amount equals the order total at the time of capture;
 * the collection's amount equals the order total after every change (a change and
   the amount that follows it are saved together, so a difference still there
@@ -227,14 +228,25 @@ class Verifier:
         this = ref(nid, event)
         if state.voided:
             self._violation(state, "refund_after_void", "", state.void_ref, this)
-        if state.refunded + event.amount > state.captured:
+        self._check_within_capture(state, event.amount, this)
+
+    def _check_within_capture(self, state: _Audited, amount: int, this: int) -> None:
+        gone = state.refunded + state.dispute_lost + amount
+        if gone > state.captured:
             self._violation(
                 state,
                 "refund_exceeds_captured",
-                f"refunds reach {state.refunded + event.amount} of {state.captured} captured",
+                f"refunds and lost disputes reach {gone} of {state.captured} captured",
                 state.capture_ref,
                 this,
             )
+
+    def _dispute(self, state: _Audited, nid: int, event: Event) -> None:
+        this = ref(nid, event)
+        if not state.is_captured or state.voided:
+            self._violation(state, "dispute_without_capture", "", state.void_ref, this)
+        elif isinstance(event, PaymentCollection.DisputeOpened):
+            self._check_within_capture(state, event.amount, this)
 
     def _void(self, state: _Audited, nid: int, event: Event) -> None:
         this = ref(nid, event)
@@ -355,6 +367,8 @@ _CHECKS: dict[type, Callable[[Verifier, _Audited, int, Event], None]] = {
     PaymentCollection.CaptureSucceeded: Verifier._capture,
     PaymentCollection.Refunded: Verifier._refund,
     PaymentCollection.Voided: Verifier._void,
+    PaymentCollection.DisputeOpened: Verifier._dispute,
+    PaymentCollection.DisputeClosed: Verifier._dispute,
 }
 
 

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 import httpx
 
 from infra.stripe_emulator import RunningEmulator
+from tests.faults.stripe_money import StripeMoney
 
 ACTION = re.compile(r"^/v1/payment_intents/(pi_\w+)/(capture|cancel)$")
 CAPTURABLE = {"capture": ("requires_capture",)}
@@ -46,6 +47,8 @@ class FaithfulStripe:
     url: str = ""
     port: int = 0
     captures: list[Capture] = field(default_factory=list)
+    # Lists, refunds, disputes and acts "at Stripe" (see stripe_money); set when serving.
+    money: StripeMoney = field(default_factory=lambda: StripeMoney(upstream=_no_upstream))
 
     def successful_captures(self, intent_id: str) -> list[Capture]:
         """Captures that charged the card (a replay by key charges nothing again)."""
@@ -58,6 +61,10 @@ class FaithfulStripe:
     def as_emulator(self, emulator: RunningEmulator) -> RunningEmulator:
         """The emulator's handle with this stand-in's port (only ``url`` is ever read)."""
         return RunningEmulator(process=emulator.process, port=self.port)
+
+
+def _no_upstream(method: str, path: str, body: bytes) -> httpx.Response:
+    raise RuntimeError("the stand-in is not serving")
 
 
 def _unexpected_state(intent_id: str, status: str, action: str) -> bytes:
@@ -85,6 +92,13 @@ def faithful_stripe(upstream: str) -> Iterator[FaithfulStripe]:
     client = httpx.Client(base_url=upstream, timeout=30.0)
     serial = threading.Lock()
     replies: dict[tuple[str, str], tuple[int, bytes]] = {}
+    auth = {"Authorization": "Bearer sk_test_standin"}
+
+    def to_localstripe(method: str, path: str, body: bytes) -> httpx.Response:
+        headers = {**auth, "Content-Type": "application/x-www-form-urlencoded"}
+        return client.request(method, path, content=body, headers=headers)
+
+    state.money = StripeMoney(upstream=to_localstripe)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -110,10 +124,15 @@ def faithful_stripe(upstream: str) -> Iterator[FaithfulStripe]:
         def _handle(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            match = ACTION.match(self.path.split("?")[0])
+            path, _, query = self.path.partition("?")
+            own = state.money.answer(method, path, query, body)
+            if own is not None:
+                return self._send(*own)
+            match = ACTION.match(path)
             if method != "POST" or match is None:
                 answer = self._upstream(method, body)
-                return self._send(answer.status_code, answer.content)
+                content = state.money.seen(method, path, answer.status_code, answer.content)
+                return self._send(answer.status_code, content)
             intent_id, action = match.groups()
             key = self.headers.get("Idempotency-Key")
             with serial:
@@ -133,6 +152,7 @@ def faithful_stripe(upstream: str) -> Iterator[FaithfulStripe]:
                 else:
                     answer = self._upstream(method, body)
                     status, content = answer.status_code, answer.content
+                content = state.money.seen(method, path, status, content, body)
                 if key is not None and status == 200:
                     replies[(action, key)] = (status, content)
                 if action == "capture":

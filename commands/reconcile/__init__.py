@@ -1,0 +1,1 @@
+"""Reconciliation with Stripe: money that moved there, found, recorded once or reported."""
