@@ -61,6 +61,7 @@ def _serve(host: str, port: int, *, run_worker: bool) -> None:
     import uvicorn
 
     from infra.app import create_app
+    from infra.web.client_identity import UVICORN_OPTIONS
     from infra.web.observability import configure_logging
 
     settings = _settings()
@@ -71,6 +72,8 @@ def _serve(host: str, port: int, *, run_worker: bool) -> None:
         port=port,
         log_config=None,
         access_log=False,  # one JSON line per request comes from our own middleware
+        # Forwarded headers are judged by TRUSTED_PROXIES, not uvicorn's loopback default.
+        **UVICORN_OPTIONS,
     )
 
 
