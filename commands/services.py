@@ -38,3 +38,5 @@ class Services:
     # Where Stripe cannot raise a hold: "supplementary" (a second PaymentIntent on the
     # saved card for the difference) or "none" (refuse the change with a 409).
     increment_fallback: str = "supplementary"
+    # An order's access token opens it (changes, verified reviews) this long after placing.
+    order_token_lifetime: timedelta = timedelta(days=90)

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, gt=0, lt=65536)
     metrics_host: str = "127.0.0.1"
     metrics_token: SecretStr | None = None
+    # Days after placing during which an order's access token opens it.
+    order_token_days: int = Field(default=90, gt=0, le=3650)
     # /docs, /redoc and /openapi.json (turn off in production if you do not publish them).
     api_docs: bool = True
     # How often the sweeper looks for due captures that no timer delivered.
