@@ -157,6 +157,7 @@ def create_app(
             "writes": settings_now().rate_limit_writes_per_minute,
             "checkout": settings_now().rate_limit_checkout_per_minute,
             "per_resource": settings_now().rate_limit_per_cart_per_minute,
+            "storefront_factor": settings_now().rate_limit_storefront_factor,
         },
         identities=lambda: app.state.identities,
     )
@@ -189,7 +190,7 @@ def attach(app: FastAPI, container: Container) -> None:
     app.state.metrics = metrics
     app.state.rates = RedisRates(container.redis) if container.redis else MemoryRates()
     # A storefront server's credential (#16's publishable key) plugs in with
-    # app.state.identities.recognise(hook), factor=settings.rate_limit_storefront_factor.
+    # app.state.identities.recognise(hook): a hook answering Caller(key, "storefront").
     app.state.identities = Identities()
     app.state.authorize_order = partial(authorize_customer, container.services)
     app.state.container = container

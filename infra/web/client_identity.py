@@ -100,11 +100,14 @@ def _joined(scope: Scope, name: bytes) -> str | None:
 
 @dataclass(frozen=True)
 class Caller:
-    """Whom a rate limit counts: ``key`` names the bucket, ``factor`` scales allowances."""
+    """Whom a rate limit counts: ``key`` names the bucket.
+
+    A "storefront" caller (recognised by a credential) gets RATE_LIMIT_STOREFRONT_FACTOR
+    times the per-client allowances; a "client" is an address.
+    """
 
     key: str
-    kind: str = "client"  # "client" (an address) or "storefront" (a credential)
-    factor: int = 1
+    kind: str = "client"
 
 
 # A credential-based identity: the caller it proves, or None when the request has none.

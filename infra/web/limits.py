@@ -182,7 +182,7 @@ class RateLimit:
         allowances = self._allowances()
         caller = await self._identities().of(scope)
         scope[CALLER] = caller
-        factor = caller.factor if caller.kind != "client" else 1
+        factor = allowances["storefront_factor"] if caller.kind == "storefront" else 1
         counts = [(f"{rule.allowance}:{caller.key}", allowances[rule.allowance] * factor)]
         if resource is not None:
             counts.append((f"resource:{resource}", allowances["per_resource"]))

@@ -164,7 +164,7 @@ def test_a_storefront_recognised_by_its_credential_has_its_own_larger_allowance(
     async def publishable_key(scope: dict[str, object]) -> Caller | None:
         headers = dict(scope["headers"])  # type: ignore[call-overload]
         if headers.get(b"x-publishable-api-key") == b"pk_storefront":
-            return Caller("storefront:pk_storefront", kind="storefront", factor=3)
+            return Caller("storefront:pk_storefront", kind="storefront")
         return None
 
     with edge_server(
