@@ -76,18 +76,27 @@ class RateStore(Protocol):
         """The hits so far in the current window, counting none."""
         ...
 
+    def hit_all(self, keys: list[str], window: int) -> list[int]:
+        """``hit`` for each key at once (one round trip); the counts in order."""
+        ...
+
 
 class RedisRates:
     def __init__(self, client: "redis.Redis") -> None:
         self._client = client
 
     def hit(self, key: str, window: int) -> int:
-        bucket = f"rate:{key}:{int(time.time()) // window}"
+        return self.hit_all([key], window)[0]
+
+    def hit_all(self, keys: list[str], window: int) -> list[int]:
+        slot = int(time.time()) // window
         pipe = self._client.pipeline()
-        pipe.incr(bucket)
-        pipe.expire(bucket, window * 2)
-        count, _ = pipe.execute()
-        return int(count)
+        for key in keys:
+            bucket = f"rate:{key}:{slot}"
+            pipe.incr(bucket)
+            pipe.expire(bucket, window * 2)
+        replies = pipe.execute()
+        return [int(count) for count in replies[::2]]
 
     def count(self, key: str, window: int) -> int:
         value = self._client.get(f"rate:{key}:{int(time.time()) // window}")
@@ -112,6 +121,9 @@ class MemoryRates:
     def count(self, key: str, window: int) -> int:
         with self._lock:
             return self._counts.get(f"{key}:{int(time.time()) // window}", 0)
+
+    def hit_all(self, keys: list[str], window: int) -> list[int]:
+        return [self.hit(key, window) for key in keys]
 
 
 @dataclass(frozen=True)
@@ -186,11 +198,11 @@ class RateLimit:
         counts = [(f"{rule.allowance}:{caller.key}", allowances[rule.allowance] * factor)]
         if resource is not None:
             counts.append((f"resource:{resource}", allowances["per_resource"]))
-        for key, allowed in counts:
-            try:
-                count = self._store().hit(key, WINDOW)
-            except redis.RedisError:
-                count = 0  # a limiter that is down must not take the shop down
+        try:
+            hits = self._store().hit_all([key for key, _ in counts], WINDOW)
+        except redis.RedisError:
+            hits = [0] * len(counts)  # a limiter that is down must not take the shop down
+        for (_, allowed), count in zip(counts, hits, strict=True):
             if count > allowed:
                 await too_many(send, allowed)
                 return
