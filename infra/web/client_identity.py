@@ -136,4 +136,12 @@ class Identities:
             caller = await hook(scope)
             if caller is not None:
                 return caller
-        return Caller(f"ip:{(scope.get('client') or ('unknown', 0))[0]}")
+        return Caller(f"ip:{address_key((scope.get('client') or ('unknown', 0))[0])}")
+
+
+def address_key(address: str) -> str:
+    """An IPv4 address as it is; an IPv6 one by its /64 (one subscriber holds a whole /64)."""
+    parsed = _parse(address)
+    if isinstance(parsed, IPv6Address) and parsed.ipv4_mapped is None:
+        return str(ip_network(f"{parsed}/64", strict=False))
+    return str(parsed.ipv4_mapped if isinstance(parsed, IPv6Address) else parsed or address)

@@ -46,6 +46,7 @@ from infra.web.asgi import (
     send_error,
 )
 from infra.web.client_identity import CALLER, Caller
+from infra.web.limits import resource_key
 
 KEEP = timedelta(hours=24)
 RUNNING_TIMEOUT = timedelta(seconds=120)  # a request that died mid-way frees its key
@@ -178,9 +179,10 @@ class Idempotency:
                 return None
             return f"order:{order_id}"
         if match := _CART_PATH.match(path):
-            return f"cart:{match['id']}"
+            return f"cart:{resource_key(match['id'])}"
+        # A storefront's credential, else the client's own address (not the limiter's /64).
         caller = scope.get(CALLER)
-        if not isinstance(caller, Caller):
+        if not isinstance(caller, Caller) or caller.kind != "storefront":
             caller = Caller(f"ip:{(scope.get('client') or ('unknown', 0))[0]}")
         return f"{caller.key}:{scope.get('method')} {path}"
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+from uuid import UUID
 
 import redis
 
@@ -156,8 +157,16 @@ def limited(method: str, path: str) -> tuple[Limited, str | None] | None:
         return None
     for rule in LIMITED:
         if method == rule.method and (match := rule.pattern.match(path)):
-            return rule, match.groupdict().get("resource") if rule.per_resource else None
+            return rule, resource_key(match["resource"]) if rule.per_resource else None
     return (_ANY_STORE_WRITE, None) if _ANY_STORE_WRITE.pattern.match(path) else None
+
+
+def resource_key(text: str) -> str:
+    """One spelling per cart or order: ``8D9F…`` and ``8d9f…`` are the same cart."""
+    try:
+        return str(UUID(text))
+    except ValueError:
+        return text.lower()
 
 
 class RateLimit:

@@ -22,7 +22,8 @@ import httpx
 import pytest
 
 from infra.stripe_emulator import free_port
-from infra.web.client_identity import Caller, TrustedProxies, client_address
+from infra.web.client_identity import Caller, TrustedProxies, address_key, client_address
+from infra.web.limits import resource_key
 from infra.web.observability import request_log
 from tests.e2e.conftest import LiveServer
 from tests.security.edge_server import a_cart_body, an_address, client_of, edge_server
@@ -247,3 +248,45 @@ def test_the_client_is_the_rightmost_address_no_trusted_proxy_wrote(
     peer: str, forwarded: str, trusted: list[str], client: str
 ) -> None:
     assert client_address(peer, forwarded, TrustedProxies(trusted)) == client
+
+
+def spellings(cart: str, n: int) -> list[str]:
+    """``n`` spellings of one uuid, differing in the case of its letters."""
+    letters = [i for i, ch in enumerate(cart) if ch.isalpha()]
+    return [
+        "".join(
+            ch.upper() if i in letters and (k >> letters.index(i)) & 1 else ch
+            for i, ch in enumerate(cart)
+        )
+        for k in range(n)
+    ]
+
+
+def test_spelling_a_cart_id_otherwise_does_not_multiply_its_allowance(
+    database_url: str, redis_url: str
+) -> None:
+    cart = "0a1b2c3d-4e5f-4a6b-8c7d-9e8f7a6b5c4d"
+    with (
+        edge_server(
+            database_url, redis_url, trusted_proxies=["127.0.0.1"], rate_limit_per_cart_per_minute=4
+        ) as live,
+        client_of(live) as proxy,
+    ):
+        answers = [
+            proxy.post(
+                f"/store/carts/{spelled}/line-items",
+                json={},
+                headers={"X-Forwarded-For": an_address()},
+            ).status_code
+            for spelled in spellings(cart, 9)
+        ]
+    assert 429 in answers
+
+
+def test_one_ipv6_subscriber_is_one_client_and_ids_have_one_spelling() -> None:
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::2")
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:198.51.100.7") == address_key("198.51.100.7") == "198.51.100.7"
+    assert resource_key("0A1B2C3D-4E5F-4A6B-8C7D-9E8F7A6B5C4D") == resource_key(
+        "0a1b2c3d4e5f4a6b8c7d9e8f7a6b5c4d"
+    )
