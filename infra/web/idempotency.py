@@ -18,6 +18,7 @@ new keys are claimed (a bounded delete on the creation-time index).
 
 import hashlib
 import json
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi.concurrency import run_in_threadpool
 from psycopg.types.json import Jsonb
 
+from infra.http_errors import UNAVAILABLE
 from infra.pg import Pool
 from infra.schema import SCHEMA
 from infra.web.admin_gate import ADMIN_KEY_ID, is_admin_path
@@ -47,6 +49,8 @@ from infra.web.asgi import (
 )
 from infra.web.client_identity import CALLER, Caller
 from infra.web.limits import resource_key
+
+log = logging.getLogger(__name__)
 
 KEEP = timedelta(hours=24)
 RUNNING_TIMEOUT = timedelta(seconds=120)  # a request that died mid-way frees its key
@@ -145,8 +149,10 @@ class Idempotency:
             return
 
         response = _Captured()
+        recorded = False
 
         async def capture(message: Message) -> None:
+            nonlocal recorded
             if message["type"] == "http.response.start":
                 response.status = int(message["status"])
                 response.headers = [
@@ -156,12 +162,23 @@ class Idempotency:
                 ]
             elif message["type"] == "http.response.body":
                 response.body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    # Recorded before the last byte goes out: a client that saw the
+                    # answer and asks again gets it replayed, never "still running".
+                    recorded = True
+                    try:
+                        await run_in_threadpool(self._finish, key_scope, sealed, response)
+                    except UNAVAILABLE as error:
+                        # The answer still goes out; the key frees itself after
+                        # RUNNING_TIMEOUT, as when a request dies mid-way.
+                        log.warning("idempotency answer not recorded: %s", error)
             await send(message)
 
         try:
             await self.app(scope, replay_body(body), capture)
         finally:
-            await run_in_threadpool(self._finish, key_scope, sealed, response)
+            if not recorded:
+                await run_in_threadpool(self._finish, key_scope, sealed, response)
 
     async def _scope_of(self, scope: Scope) -> str | None:
         """The caller's credential as a scope, or None when it does not hold one."""
