@@ -21,9 +21,15 @@ from commands.services import Services
 from domain.cart import Cart
 from domain.errors import InvalidRequestValue
 
-# No whitespace or control characters anywhere (fullmatch: `$` would let a final newline in).
-_PART = r"[^@\s\x00-\x1f\x7f]"
-EMAIL = re.compile(rf"{_PART}{{1,64}}@{_PART}{{1,255}}\.{_PART}{{2,63}}")
+# An address as mail systems take it (RFC 5322's dot-atom, letters of any script): no
+# whitespace, quotes, brackets or markup such as "<a@b.c>" or "ada@x.com<script>"
+# (fullmatch: `$` would let a final newline in).
+_ATOM = r"[\w!#$%&'*+/=?^`{|}~-]+"
+_LABEL = r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?"
+EMAIL = re.compile(
+    rf"(?=[^@]{{1,64}}@)(?=.{{3,320}}$){_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+"
+    r"(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})"
+)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,8 @@ class PaymentSession:
 @dataclass(frozen=True)
 class PlacedOrder:
     order_id: UUID
-    access_token: str
+    # Only in the first answer that places or completes the order (see complete_cart).
+    access_token: str | None
     status: str
     position: int | None
     created: bool
@@ -128,10 +129,7 @@ def complete_cart(services: Services, cart_id: UUID) -> PlacedOrder:
     """The storefront's trigger: the cart's PaymentIntent must be authorized for its total."""
     cart = load_cart(services, cart_id)
     if cart.is_completed and cart.completed_order_id is not None:
-        order_id = UUID(cart.completed_order_id)
-        order = services.ledger.get_or_none(order_id, Order)
-        status = order.status if order else "placed"
-        return PlacedOrder(order_id, _token(services, order_id), status, None, created=False)
+        return _complete_again(services, UUID(cart.completed_order_id))
     if cart.payment_intent_id is None:
         raise PaymentSessionMissing("The cart has no payment session; create one first.")
     intent = services.payments.retrieve_payment_intent(cart.payment_intent_id)
@@ -141,7 +139,28 @@ def complete_cart(services: Services, cart_id: UUID) -> PlacedOrder:
         raise PaymentNotAuthorized(
             f"The payment is {intent.status}, not authorized; confirm the payment first."
         )
-    return place_order(services, intent, cause="storefront")
+    placed = place_order(services, intent, cause="storefront")
+    return placed if placed.created else _complete_again(services, placed.order_id)
+
+
+def _complete_again(services: Services, order_id: UUID) -> PlacedOrder:
+    """``complete`` of a cart whose order exists (placed by a webhook or an earlier call).
+
+    The order's access token is handed out once: to the first ``complete`` answer. Anyone
+    else who knows the cart id learns the order id and status, never the token; the
+    storefront that lost its first answer replays it with the same Idempotency-Key.
+    """
+
+    def answer() -> PlacedOrder:
+        order = services.ledger.get_or_none(order_id, Order)
+        if order is None:
+            return PlacedOrder(order_id, None, "placed", None, created=False)
+        if not order.hand_out_token(to="storefront", now=services.clock()):
+            return PlacedOrder(order_id, None, order.status, None, created=False)
+        position = services.ledger.save_all(order)
+        return PlacedOrder(order_id, _token(services, order_id), order.status, position, False)
+
+    return retry_on_conflict(answer)
 
 
 def _amount_in_line(services: Services, cart: Cart, intent: PaymentIntent) -> PaymentIntent:
@@ -181,9 +200,7 @@ def _place(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder
     found = ledger.get_all(order_id, *([cart_id] if cart_id is not None else []))
     existing = found.get(order_id)
     if isinstance(existing, Order):
-        return PlacedOrder(
-            order_id, _token(services, order_id), existing.status, None, created=False
-        )
+        return PlacedOrder(order_id, None, existing.status, None, created=False)
     cart = found.get(cart_id) if cart_id is not None else None
     # Another integration on the same Stripe account, or an intent made by hand: it is
     # not ours to place an order for, nor to cancel.
@@ -234,9 +251,11 @@ def _place(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder
     payment.authorize(
         intent.amount, reference=intent.id, capture_before=intent.capture_before, now=now
     )
+    # Placed by the storefront's complete: its answer carries the token, once.
+    handed_out = cause == "storefront" and order.hand_out_token(to=cause, now=now)
     cart.complete(order_id=str(order_id), payment_intent_id=intent.id, now=now)
     position = ledger.save_all(order, payment, cart, *levels.touched())
-    return PlacedOrder(order_id, token, order.status, position, created=True)
+    return PlacedOrder(order_id, token if handed_out else None, order.status, position, True)
 
 
 def _cart_id_of(intent: PaymentIntent) -> UUID | None:

@@ -45,6 +45,9 @@ def authorize_customer(services: Services, order_id: UUID, token: str | None) ->
     order = services.ledger.get_or_none(order_id, Order)
     if order is None or not token or not token_matches(token, order.access_token_hash):
         raise OrderNotFound(f"There is no order {order_id}.")
+    if services.clock() >= order.placed_at + services.order_token_lifetime:
+        # An expired token answers like a wrong one (ORDER_TOKEN_DAYS after placing).
+        raise OrderNotFound(f"There is no order {order_id}.")
 
 
 def add_line_item(

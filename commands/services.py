@@ -41,3 +41,5 @@ class Services:
     increment_fallback: str = "supplementary"
     # Read-only Stripe for money moved there (refunds, disputes); None: not configured.
     stripe_records: StripeRecords | None = None
+    # An order's access token opens it (changes, verified reviews) this long after placing.
+    order_token_lifetime: timedelta = timedelta(days=90)

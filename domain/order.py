@@ -85,6 +85,15 @@ class Order(Aggregate):
         def apply(self, order: "Order") -> None:
             order.status = CANCELED
 
+    class AccessTokenHandedOut(Aggregate.Event):
+        """The customer's access token was given in an answer (once: to the first
+        ``complete``; a retry of that same request is replayed, never asked again)."""
+
+        handed_to: str
+
+        def apply(self, order: "Order") -> None:
+            order.token_handed_out = True
+
     def __init__(
         self,
         cart_id: str,
@@ -113,6 +122,7 @@ class Order(Aggregate):
         self.access_token_hash = access_token_hash
         self.placed_by = placed_by
         self.status = PLACED
+        self.token_handed_out = False
 
     @classmethod
     def place(
@@ -280,6 +290,15 @@ class Order(Aggregate):
         if self.status != PLACED:
             raise OrderStateConflict(f"A {self.status} order cannot be canceled.")
         self.trigger_event(self.Canceled, timestamp=now, reason=reason, canceled_by=canceled_by)
+
+    # --- the customer's access token ------------------------------------------------
+
+    def hand_out_token(self, *, to: str, now: datetime) -> bool:
+        """Record that the access token goes out now; False when it went out before."""
+        if self.token_handed_out:
+            return False
+        self.trigger_event(self.AccessTokenHandedOut, timestamp=now, handed_to=to)
+        return True
 
     @property
     def placed_at(self) -> datetime:

@@ -5,6 +5,7 @@ renders a review must escape it.
 """
 
 from collections.abc import Collection
+import unicodedata
 from datetime import datetime
 from typing import Final
 from uuid import UUID, uuid5
@@ -23,6 +24,14 @@ MAX_TITLE: Final = 200
 MAX_BODY: Final = 5000
 MAX_AUTHOR_NAME: Final = 100
 MAX_REASON: Final = 500
+
+# Author names the shop's own labels use, compared on letters and digits, case-folded
+# ("Verified Buyer", "verified-buyer ✓", "ADMIN"): a reviewer must not pass for a badge
+# or for staff. A name holding one of RESERVED_WORDS anywhere is reserved too.
+RESERVED_AUTHOR_NAMES: Final = frozenset(
+    {"admin", "administrator", "moderator", "staff", "shop", "shopowner", "support", "official"}
+)
+RESERVED_WORDS: Final = ("verified", "orderledger")
 
 # Line breaks and tabs are text; other control characters (NUL above all, which
 # PostgreSQL text cannot hold) are not.
@@ -111,6 +120,7 @@ class Review(Aggregate):
         _check_text("author_name", author_name, MAX_AUTHOR_NAME)
         if not author_name.strip():
             raise InvalidReview("author_name must not be blank.")
+        _check_author_name(author_name)
         return cls._create(
             cls.Submitted,
             id=cls.id_for(product_id, order_id) if order_id is not None else fresh_id,
@@ -167,6 +177,13 @@ def _check_text(name: str, text: str, limit: int) -> None:
         raise InvalidReview(f"{name} has at most {limit} characters.")
     if any(_unfit(ch) for ch in text):
         raise InvalidReview(f"{name} contains control characters or invalid Unicode.")
+
+
+def _check_author_name(name: str) -> None:
+    """A reviewer may not pass for the shop or for the verified-purchase badge."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", name).casefold() if ch.isalnum())
+    if folded in RESERVED_AUTHOR_NAMES or any(word in folded for word in RESERVED_WORDS):
+        raise InvalidReview(f"author_name {name!r} is reserved; choose another name.")
 
 
 def _unfit(ch: str) -> bool:

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -21,6 +22,7 @@ from commands.api import (
 )
 from commands.api import reviews as review_commands
 from commands.api.deps import require_admin
+from commands.order_changes import authorize_customer
 from infra import console, http_errors
 from infra.container import Container, build_container
 from infra.file_routes import router as file_router
@@ -29,11 +31,15 @@ from infra.health import worker_beats
 from infra.health_metrics import WorkerHeartbeats
 from infra.medusa.catalog_reads import MedusaCatalogReads
 from infra.medusa.surface import medusa_app
+from infra.publishable_keys import StorefrontKeys
 from infra.reads_by_id import attach_reads_by_id
 from infra.reconciliation import FindingsGauge, ReconciliationRuns
 from infra.settings import Settings
 from infra.storefront_reads import AsyncStorefrontReads
+from infra.web.admin_gate import AdminGate
+from infra.web.client_identity import ClientAddress, Identities, TrustedProxies
 from infra.web.cors import CorsPerSurface
+from infra.web.exposure import Exposure, ExposurePolicy, start_metrics_port
 from infra.web.idempotency import Idempotency
 from infra.web.limits import BodySizeLimit, MemoryRates, RateLimit, RedisRates
 from infra.web.observability import Metrics, PrometheusTelemetry, RequestLog
@@ -77,9 +83,17 @@ def create_app(
         worker = Worker(container) if run_worker else None
         if worker is not None:
             worker.start()
+        port = container.settings.metrics_port
+        stop_metrics = (
+            start_metrics_port(port, container.settings.metrics_host, app.state.metrics.registry)
+            if port is not None
+            else None
+        )
         try:
             yield
         finally:
+            if stop_metrics is not None:
+                stop_metrics()
             if worker is not None:
                 worker.stop()
             await positions.close()
@@ -132,19 +146,54 @@ def create_app(
             "/auth": settings.auth_cors,
         }
 
-    # Outermost last: request log → body limit → CORS → rate limit → idempotency → routes.
-    app.add_middleware(Idempotency, pool=lambda: app.state.container.pool)
+    def settings_now() -> Settings:
+        current: Settings = app.state.container.settings
+        return current
+
+    def exposure() -> ExposurePolicy:
+        token = settings_now().metrics_token
+        return ExposurePolicy(
+            metrics_port=settings_now().metrics_port,
+            metrics_token=token.get_secret_value() if token else None,
+            api_docs=settings_now().api_docs,
+        )
+
+    # Outermost last: client address → request log → exposure → CORS → admin key →
+    # rate limit → body limit → idempotency → routes. Nothing reads a body before the
+    # admin key and the rate limit have let the request through.
+    app.add_middleware(
+        Idempotency,
+        pool=lambda: app.state.container.pool,
+        authorize_order=lambda: app.state.authorize_order,
+    )
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(
         RateLimit,
         store=lambda: app.state.rates,
         allowances=lambda: {
-            "carts": app.state.container.settings.rate_limit_carts_per_minute,
-            "reviews": app.state.container.settings.rate_limit_reviews_per_minute,
+            "carts": settings_now().rate_limit_carts_per_minute,
+            "reviews": settings_now().rate_limit_reviews_per_minute,
+            "writes": settings_now().rate_limit_writes_per_minute,
+            "checkout": settings_now().rate_limit_checkout_per_minute,
+            "per_resource": settings_now().rate_limit_per_cart_per_minute,
+            "storefront_factor": settings_now().rate_limit_storefront_factor,
         },
+        identities=lambda: app.state.identities,
+        surfaces=lambda: (settings_now().medusa_prefix,),
+    )
+    app.add_middleware(
+        AdminGate,
+        keys=lambda: app.state.admin_keys,
+        rates=lambda: app.state.rates,
+        allowed_failures=lambda: settings_now().admin_auth_failures_per_minute,
+        failures=lambda: app.state.metrics.admin_auth_failures,
     )
     app.add_middleware(CorsPerSurface, surfaces=surfaces)
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(Exposure, policy=exposure)
     app.add_middleware(RequestLog, metrics=lambda: getattr(app.state, "metrics", None))
+    app.add_middleware(
+        ClientAddress, trusted=lambda: TrustedProxies(settings_now().trusted_proxies)
+    )
 
     @app.exception_handler(NotFoundError)
     async def not_found(_: Request, error: NotFoundError) -> JSONResponse:
@@ -165,6 +214,11 @@ def attach(app: FastAPI, container: Container) -> None:
     container.ledger.on_append = metrics.appends.observe
     app.state.metrics = metrics
     app.state.rates = RedisRates(container.redis) if container.redis else MemoryRates()
+    # A storefront's publishable key earns it the storefront allowance (per key and
+    # address); other credentials plug in the same way.
+    app.state.identities = Identities()
+    app.state.identities.recognise(StorefrontKeys(container.publishable_keys).caller)
+    app.state.authorize_order = partial(authorize_customer, container.services)
     app.state.container = container
     app.state.services = container.services
     app.state.admin_keys = container.admin_keys

@@ -70,6 +70,7 @@ def _serve(
 
     from infra.app import create_app
     from infra.log_format import BannerServer, choose_format, configure
+    from infra.web.client_identity import UVICORN_OPTIONS
 
     settings = _settings()
     configure(choose_format(settings.log_format, dev=dev, stream=sys.stderr))
@@ -79,6 +80,8 @@ def _serve(
         port=port,
         log_config=None,
         access_log=False,  # one line per request comes from our own middleware
+        # Forwarded headers are judged by TRUSTED_PROXIES, not uvicorn's loopback default.
+        **UVICORN_OPTIONS,
     )
     server = BannerServer(config, stripe_emulator=emulator) if dev else uvicorn.Server(config)
     server.run()

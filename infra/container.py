@@ -107,6 +107,7 @@ def build_container(settings: Settings) -> Container:
         clock=utc_now,
         capture_grace=timedelta(seconds=settings.capture_grace_seconds),
         increment_fallback=settings.increment_fallback,
+        order_token_lifetime=timedelta(days=settings.order_token_days),
         timers=RedisCaptureTimers(redis_client) if redis_client else NoTimers(),
         alerts=LoggingAlerts(),
         stripe_records=StripeRecordsReader(

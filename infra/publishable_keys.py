@@ -3,20 +3,25 @@
 A key names the sales channels a storefront sells through (which scope its carts,
 products and stock). Keys travel in browsers, so they are not secrets the way admin
 keys are; still they are stored only as a hash and can be revoked at once, and the
-lookup tells a key's identity to whoever needs it (the Medusa surface today, rate
-limits and non-public channels later).
+lookup tells a key's identity to whoever needs it: the Medusa surface (which channels a
+request may use, public or not) and the rate limits (``StorefrontKeys``).
 """
 
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import anyio
+from starlette.types import Scope
+
 from infra.pg import Pool
 from infra.schema import SCHEMA
+from infra.web.client_identity import Caller, address_key
 
 PREFIX = "pk"
 
@@ -98,3 +103,49 @@ class PublishableKeys:
         if row is None or not hmac.compare_digest(str(row[-1]), _hash(presented)):
             return None
         return _key(tuple(row[:-1]))
+
+
+HEADER = b"x-publishable-api-key"
+
+
+class StorefrontKeys:
+    """The rate limits' view of publishable keys: a request carrying a valid key is a
+    storefront caller, counted per key *and* address with the storefront allowance.
+
+    A publishable key is public (it travels in every shopper's browser), so it earns a
+    larger allowance per address, never one bucket that an abuser copying the key
+    could drain for the whole shop, nor an unbounded one for himself. Answers are
+    cached for ``ttl`` seconds (the limiter runs before every limited write); a revoked
+    key loses the larger allowance within that time, and is refused by the surface
+    itself at once.
+    """
+
+    def __init__(self, keys: "PublishableKeys", *, ttl: float = 10.0, size: int = 1024) -> None:
+        self._keys = keys
+        self._ttl = ttl
+        self._size = size
+        self._seen: dict[str, tuple[float, str | None]] = {}
+
+    async def caller(self, scope: Scope) -> Caller | None:
+        presented = next(
+            (v.decode("latin-1") for k, v in scope.get("headers", ()) if k == HEADER), None
+        )
+        if not presented:
+            return None
+        key_id = await self._key_id(presented)
+        if key_id is None:
+            return None
+        address = address_key((scope.get("client") or ("unknown", 0))[0])
+        return Caller(f"pk:{key_id}:{address}", kind="storefront")
+
+    async def _key_id(self, presented: str) -> str | None:
+        now = time.monotonic()
+        cached = self._seen.get(presented)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found = await anyio.to_thread.run_sync(self._keys.lookup, presented)
+        key_id = found.id if found is not None and not found.revoked else None
+        if len(self._seen) >= self._size:
+            self._seen.clear()  # bounded: a flood of made-up keys cannot grow it
+        self._seen[presented] = (now + self._ttl, key_id)
+        return key_id

@@ -51,6 +51,8 @@ STATEMENTS: tuple[str, ...] = (
         sales_channel_ids text[] NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         revoked_at timestamptz)""",
+    # Keys are verified by their hash (the same lookup whether an id exists or not).
+    f"CREATE INDEX IF NOT EXISTS admin_keys_by_hash ON {SCHEMA}.admin_keys (key_hash)",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_events (
         event_id text PRIMARY KEY,
         event_type text NOT NULL,
@@ -65,6 +67,8 @@ STATEMENTS: tuple[str, ...] = (
         response_body bytea,
         created_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (scope, key))""",
+    # Answers are purged 24 h after they were made (see infra/web/idempotency.py).
+    f"CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON {SCHEMA}.idempotency_keys (created_at)",
     f"""CREATE TABLE IF NOT EXISTS {SCHEMA}.heartbeats (
         name text PRIMARY KEY,
         beat_at timestamptz NOT NULL)""",

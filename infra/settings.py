@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -42,6 +43,29 @@ class Settings(BaseSettings):
     # Per client and minute, on the public write endpoints (429 beyond).
     rate_limit_carts_per_minute: int = Field(default=60, gt=0)
     rate_limit_reviews_per_minute: int = Field(default=10, gt=0)
+    # Every other public write (line changes, shipping, order changes) per client, and
+    # payment-session + complete per client; every write naming a cart or order, per
+    # cart/order whoever sends it. A recognised storefront server gets `factor` times
+    # the per-client allowances (see infra/web/client_identity.py).
+    rate_limit_writes_per_minute: int = Field(default=300, gt=0)
+    rate_limit_checkout_per_minute: int = Field(default=30, gt=0)
+    rate_limit_per_cart_per_minute: int = Field(default=60, gt=0)
+    rate_limit_storefront_factor: int = Field(default=20, gt=0)
+    # Failed admin authentications per client and minute before every admin request
+    # from that client is refused (429) until the minute is over.
+    admin_auth_failures_per_minute: int = Field(default=10, gt=0)
+    # CIDRs of the proxies whose X-Forwarded-For / X-Forwarded-Proto are believed;
+    # empty: none (not even loopback), the TCP peer is the client.
+    trusted_proxies: CorsOrigins = []
+    # /metrics: with METRICS_PORT on its own port (METRICS_HOST) and not on the API;
+    # else with METRICS_TOKEN behind `Authorization: Bearer <token>`; else loopback only.
+    metrics_port: int | None = Field(default=None, gt=0, lt=65536)
+    metrics_host: str = "127.0.0.1"
+    metrics_token: SecretStr | None = None
+    # Days after placing during which an order's access token opens it.
+    order_token_days: int = Field(default=90, gt=0, le=3650)
+    # /docs, /redoc and /openapi.json (turn off in production if you do not publish them).
+    api_docs: bool = True
     # How often the sweeper looks for due captures that no timer delivered.
     capture_sweep_seconds: float = Field(default=5.0, gt=0, le=3600)
     # Reads waiting for their views at once, per API process (503 TooManyWaiting beyond).
@@ -126,7 +150,17 @@ class Settings(BaseSettings):
             raise ValueError(f"must not shadow the native API (got {value!r})")
         return value
 
-    @field_validator("store_cors", "admin_cors", "auth_cors", mode="before")
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ip_network(cidr, strict=False)
+            except ValueError:
+                raise ValueError(f"must be IP addresses or CIDRs (got {cidr!r})") from None
+        return value
+
+    @field_validator("store_cors", "admin_cors", "auth_cors", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -118,5 +118,6 @@ class PaymentSessionOut(BaseModel):
 
 class CompletedOut(BaseModel):
     order_id: str
-    access_token: str
+    # Only in the first answer of complete (replays of it with the same Idempotency-Key too).
+    access_token: str | None
     status: str

@@ -47,14 +47,22 @@ async def send_error(
     await send_json(send, status, {"error": name, "detail": detail}, headers)
 
 
+class Disconnected(Exception):
+    """The client went away before its body was complete (nothing is to be done)."""
+
+
 async def read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, or None if it is larger than ``limit``."""
+    """The whole request body, or None if it is larger than ``limit``.
+
+    Raises ``Disconnected`` when the client leaves mid-body: a truncated body is
+    never handed on as if it were whole.
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise Disconnected()
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -4,11 +4,24 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
+from uuid import UUID
 
 import redis
 
-from infra.web.asgi import ASGIApp, Message, Receive, Scope, Send, header, send_error
+from infra.web.asgi import (
+    ASGIApp,
+    Disconnected,
+    Receive,
+    Scope,
+    Send,
+    header,
+    read_body,
+    replay_body,
+    send_error,
+)
+from infra.web.client_identity import CALLER, Identities
 
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: every body the API takes is far smaller
 MAX_CATALOG_BYTES = 16 << 20  # a whole catalog may be larger
@@ -22,7 +35,13 @@ _BODILESS = frozenset({"GET", "HEAD"})
 
 
 class BodySizeLimit:
-    """413 for a body over the limit, counted as it streams (Content-Length may lie or lack)."""
+    """413 for a body over the limit, counted as it streams (Content-Length may lie or lack).
+
+    The body is read whole before the app sees any of it, so an oversized body is always
+    a 413 (chunked or not, with an Idempotency-Key or not), never a truncated request
+    handed on. Every body the API takes is small; /admin/catalog's larger limit is only
+    reached after the admin key was checked (see AdminGate).
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -45,34 +64,27 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await send_error(send, 413, "PayloadTooLarge", f"The body is over {limit} bytes.")
             return
-        seen = 0
-        too_large = False
-
-        async def counted() -> Message:
-            nonlocal seen, too_large
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                too_large = True
-                return {"type": "http.disconnect"}
-            return message
-
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        await self.app(scope, counted, watch)
-        if too_large and not started:
+        try:
+            body = await read_body(receive, limit)
+        except Disconnected:
+            return
+        if body is None:
             await send_error(send, 413, "PayloadTooLarge", f"The body is over {limit} bytes.")
+            return
+        await self.app(scope, replay_body(body), send)
 
 
 class RateStore(Protocol):
     def hit(self, key: str, window: int) -> int:
         """Count one hit in the current window; returns the count so far."""
+        ...
+
+    def count(self, key: str, window: int) -> int:
+        """The hits so far in the current window, counting none."""
+        ...
+
+    def hit_all(self, keys: list[str], window: int) -> list[int]:
+        """``hit`` for each key at once (one round trip); the counts in order."""
         ...
 
 
@@ -81,12 +93,21 @@ class RedisRates:
         self._client = client
 
     def hit(self, key: str, window: int) -> int:
-        bucket = f"rate:{key}:{int(time.time()) // window}"
+        return self.hit_all([key], window)[0]
+
+    def hit_all(self, keys: list[str], window: int) -> list[int]:
+        slot = int(time.time()) // window
         pipe = self._client.pipeline()
-        pipe.incr(bucket)
-        pipe.expire(bucket, window * 2)
-        count, _ = pipe.execute()
-        return int(count)
+        for key in keys:
+            bucket = f"rate:{key}:{slot}"
+            pipe.incr(bucket)
+            pipe.expire(bucket, window * 2)
+        replies = pipe.execute()
+        return [int(count) for count in replies[::2]]
+
+    def count(self, key: str, window: int) -> int:
+        value = self._client.get(f"rate:{key}:{int(time.time()) // window}")
+        return int(value) if value is not None else 0
 
 
 class MemoryRates:
@@ -104,45 +125,132 @@ class MemoryRates:
             self._counts[bucket] = self._counts.get(bucket, 0) + 1
             return self._counts[bucket]
 
+    def count(self, key: str, window: int) -> int:
+        with self._lock:
+            return self._counts.get(f"{key}:{int(time.time()) // window}", 0)
 
-# (method, path pattern, name of its per-minute allowance)
-LIMITED: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("POST", re.compile(r"^/store/carts$"), "carts"),
-    ("POST", re.compile(r"^/store/products/[^/]+/reviews$"), "reviews"),
+    def hit_all(self, keys: list[str], window: int) -> list[int]:
+        return [self.hit(key, window) for key in keys]
+
+
+@dataclass(frozen=True)
+class Limited:
+    """A public write: its per-client allowance, and whether the cart/order it names counts."""
+
+    method: str
+    pattern: re.Pattern[str]
+    allowance: str  # the name of its per-client allowance per minute
+    per_resource: bool = False  # also count the cart or order (the pattern's "resource")
+
+
+_CART = r"^/store/carts/(?P<resource>[^/]+)"
+LIMITED: tuple[Limited, ...] = (
+    Limited("POST", re.compile(r"^/store/carts/?$"), "carts"),
+    Limited("POST", re.compile(_CART + r"/(payment-session|complete)/?$"), "checkout", True),
+    Limited("POST", re.compile(_CART + r"/.+$"), "writes", True),
+    Limited("POST", re.compile(r"^/store/orders/(?P<resource>[^/]+)/.+$"), "writes", True),
+    Limited("POST", re.compile(r"^/store/products/[^/]+/reviews/?$"), "reviews"),
+    # The Medusa-shaped surface (its prefix stripped first): a cart's own update, line
+    # deletions, and the payment collection's sessions, which reach Stripe.
+    Limited("POST", re.compile(_CART + r"/?$"), "writes", True),
+    Limited("DELETE", re.compile(_CART + r"/.+$"), "writes", True),
+    Limited("POST", re.compile(r"^/store/payment-collections/?$"), "checkout"),
+    Limited(
+        "POST",
+        re.compile(r"^/store/payment-collections/(?P<resource>[^/]+)/payment-sessions/?$"),
+        "checkout",
+        True,
+    ),
 )
+# Any other write under /store is still counted per client (a new route is never unlimited).
+_ANY_STORE_WRITE = Limited("*", re.compile(r"^/store/"), "writes")
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 WINDOW = 60
 
 
+def limited(
+    method: str, path: str, surfaces: tuple[str, ...] = ()
+) -> tuple[Limited, str | None] | None:
+    """The limit a request falls under, and the cart or order it names. ``surfaces``
+    are the prefixes other storefront surfaces are mounted under (``/medusa``): their
+    ``/store`` writes count as the native ones do."""
+    if method not in _WRITES:
+        return None
+    for prefix in surfaces:
+        if path.startswith(prefix + "/"):
+            path = path[len(prefix) :]
+            break
+    for rule in LIMITED:
+        if method == rule.method and (match := rule.pattern.match(path)):
+            return rule, resource_key(match["resource"]) if rule.per_resource else None
+    return (_ANY_STORE_WRITE, None) if _ANY_STORE_WRITE.pattern.match(path) else None
+
+
+def resource_key(text: str) -> str:
+    """One spelling per cart or order: ``8D9F…`` and ``8d9f…`` are the same cart."""
+    try:
+        return str(UUID(text))
+    except ValueError:
+        return text.lower()
+
+
 class RateLimit:
-    """429 with Retry-After when one client writes too often to a public endpoint."""
+    """429 with Retry-After when a client, or anyone on one cart or order, writes too often.
+
+    ``allowances`` holds per-minute counts by name: the per-client ones of LIMITED,
+    ``per_resource`` (every write naming one cart or order) and ``storefront_factor``.
+    The caller comes from ``Identities``: the client's address, or a storefront's
+    credential (which scales the per-client allowances, never the per-cart one).
+    """
 
     def __init__(
-        self, app: ASGIApp, store: Callable[[], RateStore], allowances: Callable[[], dict[str, int]]
+        self,
+        app: ASGIApp,
+        store: Callable[[], RateStore],
+        allowances: Callable[[], dict[str, int]],
+        identities: Callable[[], Identities],
+        surfaces: Callable[[], tuple[str, ...]] = tuple,
     ) -> None:
         self.app = app
         self._store = store
         self._allowances = allowances
+        self._identities = identities
+        self._surfaces = surfaces
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for method, pattern, name in LIMITED:
-                if scope.get("method") == method and pattern.match(scope.get("path", "")):
-                    allowed, window = self._allowances()[name], WINDOW
-                    client = (scope.get("client") or ("unknown", 0))[0]
-                    key = f"{pattern.pattern}:{client}"
-                    try:
-                        count = self._store().hit(key, window)
-                    except redis.RedisError:
-                        count = 0  # a limiter that is down must not take the shop down
-                    if count > allowed:
-                        retry = window - int(time.time()) % window
-                        await send_error(
-                            send,
-                            429,
-                            "TooManyRequests",
-                            f"At most {allowed} requests per {window} s; try again in {retry} s.",
-                            [(b"retry-after", str(retry).encode())],
-                        )
-                        return
-                    break
+        found = (
+            limited(scope.get("method", ""), scope.get("path", ""), self._surfaces())
+            if scope["type"] == "http"
+            else None
+        )
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        rule, resource = found
+        allowances = self._allowances()
+        caller = await self._identities().of(scope)
+        scope[CALLER] = caller
+        factor = allowances["storefront_factor"] if caller.kind == "storefront" else 1
+        counts = [(f"{rule.allowance}:{caller.key}", allowances[rule.allowance] * factor)]
+        if resource is not None:
+            counts.append((f"resource:{resource}", allowances["per_resource"]))
+        try:
+            hits = self._store().hit_all([key for key, _ in counts], WINDOW)
+        except redis.RedisError:
+            hits = [0] * len(counts)  # a limiter that is down must not take the shop down
+        for (_, allowed), count in zip(counts, hits, strict=True):
+            if count > allowed:
+                await too_many(send, allowed)
+                return
         await self.app(scope, receive, send)
+
+
+async def too_many(send: Send, allowed: int, window: int = WINDOW) -> None:
+    retry = window - int(time.time()) % window
+    await send_error(
+        send,
+        429,
+        "TooManyRequests",
+        f"At most {allowed} requests per {window} s; try again in {retry} s.",
+        [(b"retry-after", str(retry).encode())],
+    )

@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -105,6 +106,11 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.admin_auth_failures = Counter(
+            "orderledger_admin_auth_failures_total",
+            "Requests to /admin refused for a missing or wrong admin key",
+            registry=self.registry,
+        )
         self.appends = Histogram(
             "orderledger_event_store_append_seconds",
             "Event store append latency",
@@ -150,7 +156,23 @@ class PrometheusTelemetry:
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Metric labels come from closed sets only: a method outside _METHODS is "other", the
+# route is the matched template (or "unmatched"), the status one the HTTP standard names.
+_STATUSES = frozenset(str(int(s)) for s in HTTPStatus)
 _ORDER_IN_PATH = re.compile(r"/orders/([0-9a-f-]{36})")
+# A client's X-Request-ID is kept only when it is plain (1-64 of letters, digits and
+# . _ - : @ + = /, enough for uuids, trace ids and base64): no spaces, quotes, markup.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+=/-]{1,64}")
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
+
+
+def method_label(method: str) -> str:
+    return method if method in _METHODS else "other"
+
+
+def status_label(status: int) -> str:
+    text = str(status)
+    return text if text in _STATUSES else f"{text[:1]}xx" if text[:1] in "12345" else "other"
 
 
 class RequestLog:
@@ -165,7 +187,9 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         incoming = header(scope, "x-request-id")
-        request_id = incoming if incoming and len(incoming) <= 64 else uuid.uuid4().hex
+        if incoming is not None and not _SAFE_REQUEST_ID.fullmatch(incoming):
+            incoming = None  # replaced: it would reach logs and other systems' headers
+        request_id = incoming or uuid.uuid4().hex
         started = time.perf_counter()
         status = 500
 
@@ -176,6 +200,7 @@ class RequestLog:
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode()),
+                    *SECURITY_HEADERS,
                 ]
             await send(message)
 
@@ -184,14 +209,16 @@ class RequestLog:
         finally:
             duration = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope.get("method", "")
+            method = method_label(scope.get("method", ""))
             fields: dict[str, Any] = {
-                # The two fields the client chose are masked one by one, as any line is.
+                # The client chose the request id (plain characters only): masked as any line is.
                 "request_id": redact(request_id) if incoming else request_id,
-                "method": method if method in _METHODS else redact(method),
+                "method": method,
                 "route": route,
                 "status": status,
                 "duration_ms": round(duration * 1000, 2),
+                # The real client (behind TRUSTED_PROXIES, see infra/web/client_identity.py).
+                "client": (scope.get("client") or ("unknown", 0))[0],
             }
             if match := _ORDER_IN_PATH.search(scope.get("path", "")):
                 fields["order_id"] = match.group(1)
@@ -199,7 +226,7 @@ class RequestLog:
             request_log.info("request", extra={"fields": fields, "redacted": True})
             metrics = self._metrics()
             if metrics is not None:
-                metrics.requests.labels(method, route, str(status)).inc()
+                metrics.requests.labels(method, route, status_label(status)).inc()
                 metrics.latency.labels(method, route).observe(duration)
                 if method == "POST":
                     outcome = "ok" if status < 400 else "refused" if status < 500 else "error"

@@ -89,6 +89,10 @@ def running_server(
         # Every test talks from 127.0.0.1: the rate limits are tested on their own.
         "rate_limit_carts_per_minute": 1_000_000,
         "rate_limit_reviews_per_minute": 1_000_000,
+        "rate_limit_writes_per_minute": 1_000_000,
+        "rate_limit_checkout_per_minute": 1_000_000,
+        "rate_limit_per_cart_per_minute": 1_000_000,
+        "admin_auth_failures_per_minute": 1_000_000,
     }
     settings = Settings(**{**values, **overrides})
     container = build_container(settings)

@@ -75,7 +75,8 @@ def test_twenty_webhooks_and_five_completes_at_once_place_exactly_one_order(
     ]
     expected_order_id = order_id_for(intent_id)
     assert {a.json()["order_id"] for a in complete_answers} == {str(expected_order_id)}
-    assert len({a.json()["access_token"] for a in complete_answers}) == 1
+    # Exactly one answer carries the order's token (issue #18, finding 13).
+    assert len([a for a in complete_answers if a.json()["access_token"]]) == 1
 
     ledger = live_server.container.ledger
     order = ledger.repository.get(expected_order_id)

@@ -82,6 +82,10 @@ def settings_for(
         "capture_grace_seconds": 3600,
         "rate_limit_carts_per_minute": 1_000_000,
         "rate_limit_reviews_per_minute": 1_000_000,
+        "rate_limit_writes_per_minute": 1_000_000,
+        "rate_limit_checkout_per_minute": 1_000_000,
+        "rate_limit_per_cart_per_minute": 1_000_000,
+        "admin_auth_failures_per_minute": 1_000_000,
     }
     return Settings(**{**values, **overrides})
 

@@ -111,6 +111,7 @@ def aggregates_emitting_every_event_type() -> list[Aggregate]:
         shipping=a_shipping(495, tax_rate_bp=2000),
         payment_intent_id=unique("pi"),
     )
+    captured_order.hand_out_token(to="storefront", now=later(minutes=1))
     captured_order.add_line(a_line("c", quantity=3), changed_by="staff:bo", now=later(minutes=2))
     captured_order.change_quantity("a", 5, changed_by="customer:ada", now=later(minutes=3))
     captured_order.change_quantity("b", 0, changed_by="customer:ada", now=later(minutes=4))
@@ -200,6 +201,7 @@ def test_the_aggregates_declare_the_event_types_we_expect_to_find() -> None:
         "Order.Changed",
         "Order.Captured",
         "Order.Canceled",
+        "Order.AccessTokenHandedOut",
     }
     assert PaymentCollection.Created in declared_event_types(PaymentCollection)
 
