@@ -1,7 +1,7 @@
 """A TCP proxy on 127.0.0.1 that a test can cut and restore (a database going away).
 
-Cutting closes the listener and every connection through it (each pipe notices
-within a tenth of a second), as a server restart would.
+Cutting closes the listener and shuts every connection through it down before it
+returns (nothing sent after the cut gets through), as a server restart would.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._generation = 0
         self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
 
     def start(self) -> None:
         listener = socket.socket()
@@ -51,6 +52,12 @@ class TcpProxy:
             if self._listener is not None:
                 self._listener.close()
                 self._listener = None
+            doomed, self._open = self._open, set()
+        # At once, not at the pipes' next tick: a request sent right after the cut must
+        # not be carried through by a pipe that was already waiting in recv().
+        for sock in doomed:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _alive(self, generation: int) -> bool:
         return self._generation == generation
@@ -70,6 +77,12 @@ class TcpProxy:
                 continue
             for sock in (client, upstream):
                 sock.settimeout(TICK)
+            with self._lock:
+                if not self._alive(generation):
+                    client.close()
+                    upstream.close()
+                    return
+                self._open.update((client, upstream))
             threading.Thread(
                 target=self._pipe, args=(client, upstream, generation), daemon=True
             ).start()
@@ -90,6 +103,8 @@ class TcpProxy:
         except OSError:
             pass
         finally:
+            with self._lock:
+                self._open.difference_update((source, sink))
             for sock in (source, sink):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
