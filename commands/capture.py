@@ -8,7 +8,6 @@ first result instead of charging again.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from uuid import UUID
 
 from commands.cancellation import record_void
@@ -20,6 +19,7 @@ from commands.errors import (
 )
 from commands.ledger import retry_on_conflict
 from commands.services import Services
+from domain.capture_timing import is_due, is_final_attempt
 from domain.errors import DomainError, NotCaptured, OrderStateConflict
 from domain.ids import payment_collection_id_for
 from domain.order import Order
@@ -50,14 +50,6 @@ def _load(services: Services, order_id: UUID) -> tuple[Order, PaymentCollection]
     return order, payment
 
 
-def capture_due_at(
-    services: Services, authorized_at: datetime, capture_before: datetime | None
-) -> datetime:
-    """The grace period's end, or earlier if the authorization would lapse first."""
-    lapses = capture_before or authorized_at + services.authorization_lifetime
-    return min(authorized_at + services.capture_grace, lapses - services.expiry_margin)
-
-
 def capture_payment(
     services: Services, order_id: UUID, *, by: str, only_if_due: bool = False
 ) -> CaptureOutcome:
@@ -80,7 +72,7 @@ def _capture_payment(
         if payment.voided:
             return CaptureOutcome(order_id, "voided", 0, None)
         now = services.clock()
-        if only_if_due and (payment.capture_due_at is None or payment.capture_due_at > now):
+        if only_if_due and not is_due(payment.capture_due_at, now):
             return CaptureOutcome(order_id, "not_due", 0, None)
         if payment.capture_failed and only_if_due:
             return CaptureOutcome(order_id, "failed", 0, None)
@@ -181,7 +173,7 @@ def _capture_failed(
 
     def record_failure() -> tuple[PaymentCollection, bool, int | None]:
         _, fresh = _load(services, order_id)
-        final = fresh.capture_attempts + 1 >= services.max_capture_attempts
+        final = is_final_attempt(services.capture_policy, fresh.capture_attempts)
         fresh.record_capture_failure(str(error), final=final, now=services.clock())
         return fresh, final, services.ledger.save_all(fresh)
 
@@ -195,11 +187,6 @@ def _capture_failed(
         return CaptureOutcome(order_id, "failed", 0, position)
     log.warning("capture of %s failed (attempt %s): %s", order_id, payment.capture_attempts, error)
     return CaptureOutcome(order_id, "retry", 0, position)
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """Back off between capture attempts: 5 s, 10 s, 20 s … up to 10 minutes."""
-    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 600))
 
 
 def cancel_order(services: Services, order_id: UUID, *, by: str) -> int | None:

@@ -34,6 +34,7 @@ from commands.ports import PaymentIntent
 from commands.pricing import catalog_for_cart, price_cart
 from commands.services import Services
 from commands.stock import Levels, candidate_locations, reserve_line
+from domain.capture_timing import editable_until
 from domain.cart import PAYABLE_STATUSES, Cart
 from domain.errors import CartStateConflict, DomainError, InsufficientStock
 from domain.ids import order_id_for
@@ -223,7 +224,7 @@ def _place(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder
         shipping_address=cart.shipping_address,
         lines=lines,
         shipping=priced.shipping,
-        editable_until=now + services.capture_grace,
+        editable_until=editable_until(services.capture_policy, now),
         access_token_hash=token_hash(token),
         placed_by=cause,
         now=now,

@@ -24,6 +24,7 @@ from commands.order_tokens import token_matches
 from commands.pricing import line_for, variant_in_region
 from commands.services import Services
 from commands.stock import Levels, candidate_locations, release_line, reserve_line
+from domain.capture_timing import is_due
 from domain.errors import DomainError, NotAuthorized, OrderNotEditable
 from domain.ids import payment_collection_id_for
 from domain.order import Order
@@ -157,7 +158,7 @@ def _check_changeable(services: Services, order: Order, payment: PaymentCollecti
         raise OrderNotEditable(f"The payment is {payment.status}; the order can no longer change.")
     if not payment.is_authorized:
         raise NotAuthorized("The payment is not authorized.")
-    if payment.capture_due_at is not None and now >= payment.capture_due_at:
+    if is_due(payment.capture_due_at, now):
         raise OrderNotEditable("The capture is due; the order can no longer change.")
 
 

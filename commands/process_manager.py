@@ -20,9 +20,9 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification
 from eventsourcing.utils import get_topic
 
-from commands.capture import capture_due_at
 from commands.review_verification import reassess_reviews
 from commands.services import Services
+from domain.capture_timing import capture_due_at
 from domain.inventory_level import InventoryLevel
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
@@ -201,7 +201,9 @@ class ProcessManager:
             or payment.authorized_at is None
         ):
             return
-        due_at = capture_due_at(services, payment.authorized_at, payment.capture_before)
+        due_at = capture_due_at(
+            services.capture_policy, payment.authorized_at, payment.capture_before
+        )
         payment.schedule_capture(due_at, now=services.clock())  # no event if already so
         decisions.changed(payment)
         order_id = payment.order_id
