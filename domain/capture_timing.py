@@ -60,7 +60,7 @@ def is_due(due_at: datetime | None, now: datetime) -> bool:
 
 def retry_delay(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th failed capture attempt (exponential, capped)."""
-    delay: timedelta = RETRY_BASE * 2 ** max(attempts - 1, 0)
+    delay: timedelta = RETRY_BASE * 2 ** min(max(attempts - 1, 0), 16)
     return min(delay, RETRY_CAP)
 
 
