@@ -19,6 +19,7 @@ from commands.errors import (
 )
 from commands.ledger import retry_on_conflict
 from commands.services import Services
+from commands.stripe_payments import capture_share, refund_share, release_hold
 from domain.capture_timing import is_due, is_final_attempt
 from domain.errors import DomainError, NotCaptured, OrderStateConflict
 from domain.ids import payment_collection_id_for
@@ -97,17 +98,11 @@ def _capture_part(
 ) -> None:
     """Capture one PaymentIntent's share; a supplementary hold with no share is released."""
     if part == 0:
-        services.payments.cancel_payment_intent(intent_id, idempotency_key=f"cancel:{intent_id}")
+        release_hold(services.payments, intent_id)
         return
     main = intent_id == payment.payment_intent_id
     try:
-        services.payments.capture_payment_intent(
-            intent_id,
-            amount=part,
-            idempotency_key=f"capture:{payment.id}"
-            if main
-            else f"capture:{payment.id}:{intent_id}",
-        )
+        capture_share(services.payments, payment.id, intent_id, part, main=main)
     except PaymentRequestRejected:
         # Captured by an attempt that crashed before recording it? Then this share is done.
         if services.payments.retrieve_payment_intent(intent_id).status != "succeeded":
@@ -197,9 +192,7 @@ def cancel_order(services: Services, order_id: UUID, *, by: str) -> int | None:
         if order.status != "placed":
             raise OrderStateConflict(f"A {order.status} order cannot be canceled.")
         for intent_id in payment.payment_intent_ids:
-            services.payments.cancel_payment_intent(
-                intent_id, idempotency_key=f"cancel:{intent_id}"
-            )
+            release_hold(services.payments, intent_id)
         return record_void(
             services,
             order_id,
@@ -220,11 +213,13 @@ def refund_payment(
             raise NotCaptured("Only a captured payment can be refunded.")
         # One key per refund and PaymentIntent: the n-th refund of this collection.
         refund_ids = [
-            services.payments.refund_payment_intent(
+            refund_share(
+                services.payments,
+                payment.id,
+                payment.version,
                 intent_id,
-                amount=part,
-                idempotency_key=f"refund:{payment.id}:{payment.version}"
-                + ("" if intent_id == payment.payment_intent_id else f":{intent_id}"),
+                part,
+                main=intent_id == payment.payment_intent_id,
             )
             for intent_id, part in payment.refund_plan(amount)
         ]

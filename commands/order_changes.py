@@ -24,8 +24,9 @@ from commands.order_tokens import token_matches
 from commands.pricing import line_for, variant_in_region
 from commands.services import Services
 from commands.stock import Levels, candidate_locations, release_line, reserve_line
+from commands.stripe_payments import release_hold_quietly
 from domain.capture_timing import is_due
-from domain.errors import DomainError, NotAuthorized, OrderNotEditable
+from domain.errors import NotAuthorized, OrderNotEditable
 from domain.ids import payment_collection_id_for
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
@@ -221,9 +222,4 @@ def _supplement(
 
 
 def _cancel_quietly(services: Services, payment_intent_id: str) -> None:
-    try:
-        services.payments.cancel_payment_intent(
-            payment_intent_id, idempotency_key=f"cancel:{payment_intent_id}"
-        )
-    except DomainError as error:
-        log.warning("could not cancel %s: %s", payment_intent_id, error)
+    release_hold_quietly(services.payments, payment_intent_id, "the order did not change")
