@@ -4,6 +4,7 @@ from typing import Any
 
 from domain.capture_timing import lapses_at, next_attempt_at
 from domain.payment_collection import PaymentCollection
+from domain.payment_events import CAPTURE_EVENTS
 from projections.base import Event, Row, RowProjector, Table
 
 CAPTURE_SCHEDULE = Table(
@@ -34,17 +35,7 @@ CAPTURE_SCHEDULE = Table(
 class CaptureScheduleProjector(RowProjector):
     name = "capture_schedule"
     tables = (CAPTURE_SCHEDULE,)
-    topics = (
-        PaymentCollection.Created,
-        PaymentCollection.Authorized,
-        PaymentCollection.AuthorizationIncreased,
-        PaymentCollection.SupplementaryAuthorized,
-        PaymentCollection.AmountChanged,
-        PaymentCollection.CaptureScheduled,
-        PaymentCollection.CaptureFailed,
-        PaymentCollection.CaptureSucceeded,
-        PaymentCollection.Voided,
-    )
+    topics = CAPTURE_EVENTS
 
     def key_of(self, event: Event) -> Any | None:
         return event.originator_id
