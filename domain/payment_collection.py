@@ -33,7 +33,7 @@ from domain.payment_disputes import (
     disputed_amount,
     lost_amount,
     made_by_the_ledger,
-    payment_status,
+    status_of,
 )
 
 AUTHORIZATION: Final = "authorization"
@@ -209,17 +209,17 @@ class PaymentCollection(MovedAtStripe, Aggregate):
         return self.captured_at is not None
 
     @property
+    def disputed(self) -> int:
+        return disputed_amount(self.disputes)
+
+    @property
+    def dispute_lost(self) -> int:
+        return lost_amount(self.disputes)
+
+    @property
     def status(self) -> str:
         """See ``payment_disputes.payment_status`` (the one rule)."""
-        return payment_status(
-            voided=self.voided,
-            captured=self.captured,
-            is_captured=self.is_captured,
-            refunded=self.refunded,
-            authorized=self.authorized,
-            disputed=disputed_amount(self.disputes),
-            lost=lost_amount(self.disputes),
-        )
+        return status_of(self)
 
     def money(self, amount: int) -> Money:
         return Money(amount, self.currency)
