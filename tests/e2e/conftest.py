@@ -12,17 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import stripe
 import uvicorn
-from psycopg import sql
 
 from infra.app import create_app
 from infra.container import Container, build_container
-from infra.database import conninfo, with_database
 from infra.settings import Settings
 from infra.stripe_emulator import RunningEmulator, free_port, start_emulator
+from tests.databases import fresh_database as a_database
 
 WEBHOOK_SECRET = "whsec_e2e_secret"
 TEST_CARD = "4242424242424242"
@@ -119,16 +117,8 @@ def live_server(
 @contextmanager
 def fresh_database(database_url: str) -> Iterator[str]:
     """Another empty database on the same server (for a server with other settings)."""
-    name = f"orderledger_e2e_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(database_url, name)
-    finally:
-        with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with a_database(database_url, "orderledger_e2e") as url:
+        yield url
 
 
 @dataclass
