@@ -66,17 +66,10 @@ def _serve(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
     return server, thread
 
 
-@contextmanager
-def running_server(
-    database_url: str,
-    redis_url: str,
-    emulator: RunningEmulator,
-    *,
-    run_worker: bool = True,
-    **overrides: Any,
-) -> Iterator[LiveServer]:
-    """The API with its worker in-process (unless ``run_worker`` is False: then the test
-    runs ``infra.worker.Worker`` itself), on 127.0.0.1 and a free port."""
+def server_settings(
+    database_url: str, redis_url: str | None, emulator: RunningEmulator, **overrides: Any
+) -> Settings:
+    """The settings of every live test server: the Stripe stand-in, an hour of grace."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "redis_url": redis_url,
@@ -88,9 +81,24 @@ def running_server(
         "rate_limit_carts_per_minute": 1_000_000,
         "rate_limit_reviews_per_minute": 1_000_000,
     }
-    settings = Settings(**{**values, **overrides})
+    return Settings(**{**values, **overrides})
+
+
+@contextmanager
+def running_server(
+    database_url: str,
+    redis_url: str | None,
+    emulator: RunningEmulator,
+    *,
+    run_worker: bool = True,
+    admin_key_name: str = "e2e",
+    **overrides: Any,
+) -> Iterator[LiveServer]:
+    """The API with its worker in-process (unless ``run_worker`` is False: then the test
+    runs ``infra.worker.Worker`` itself), on 127.0.0.1 and a free port."""
+    settings = server_settings(database_url, redis_url, emulator, **overrides)
     container = build_container(settings)
-    _, admin_key = container.admin_keys.create("e2e")
+    _, admin_key = container.admin_keys.create(admin_key_name)
     app = create_app(container_factory=lambda: container, run_worker=run_worker)
     server, thread = _serve(app, free_port())
     try:
