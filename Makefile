@@ -23,6 +23,11 @@ run: venv
 test: venv
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# The domain and use-case tests over in-memory fakes: no database, no network, seconds.
+.PHONY: test-unit
+test-unit: venv
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
 # The tests that also hold on the embedded PostgreSQL (DATABASE_URL unset).
 test-embedded: venv
 	env -u DATABASE_URL $(BIN)/python -m pytest -q -m embedded_ok $(PYTEST_ARGS)
