@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from commands.api import (
@@ -44,7 +43,6 @@ from queries.api import history as audit_history
 from queries.api import notifications as notification_reads
 from queries.api import reviews as review_reads
 from queries.api import store as store_reads
-from queries.errors import NotFoundError, ReadError
 
 
 def create_app(
@@ -145,14 +143,6 @@ def create_app(
     app.add_middleware(CorsPerSurface, surfaces=surfaces)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestLog, metrics=lambda: getattr(app.state, "metrics", None))
-
-    @app.exception_handler(NotFoundError)
-    async def not_found(_: Request, error: NotFoundError) -> JSONResponse:
-        return http_errors.error_response(404, error.name, str(error))
-
-    @app.exception_handler(ReadError)
-    async def read_error(_: Request, error: ReadError) -> JSONResponse:
-        return http_errors.read_error_response(error)
 
     return app
 
