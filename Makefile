@@ -33,14 +33,14 @@ test-embedded: venv
 	env -u DATABASE_URL $(BIN)/python -m pytest -q -m embedded_ok $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check $(PACKAGES) tests
-	$(BIN)/ruff format --check $(PACKAGES) tests
-	$(BIN)/mypy $(PACKAGES) tests
+	$(BIN)/ruff check $(PACKAGES) tests bench
+	$(BIN)/ruff format --check $(PACKAGES) tests bench
+	$(BIN)/mypy $(PACKAGES) tests bench
 	$(BIN)/lint-imports
 
 fmt: venv
-	$(BIN)/ruff check --fix $(PACKAGES) tests
-	$(BIN)/ruff format $(PACKAGES) tests
+	$(BIN)/ruff check --fix $(PACKAGES) tests bench
+	$(BIN)/ruff format $(PACKAGES) tests bench
 
 # Capture delay (due time -> recorded capture), with and without Redis; see bench/capture.py.
 bench-capture: venv
