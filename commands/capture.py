@@ -1,4 +1,6 @@
-"""Capturing a payment exactly once, and the admin's capture, cancel and refund.
+"""Capturing a payment exactly once (the sweeper's, the timer's and the admin's capture).
+
+The shop's cancel is in ``commands.cancellation``, refunds in ``commands.refunds``.
 
 Exactly once, in three layers: a lock per order (one capture in flight), the
 aggregate refuses a second capture, and Stripe's idempotency key
@@ -13,16 +15,15 @@ from uuid import UUID
 from commands.cancellation import record_void
 from commands.errors import (
     CardDeclined,
-    OrderNotFound,
     PaymentProviderUnavailable,
     PaymentRequestRejected,
 )
 from commands.ledger import retry_on_conflict
+from commands.order_money import load_order_money, order_lock
 from commands.services import Services
-from commands.stripe_payments import capture_share, refund_share, release_hold
+from commands.stripe_payments import capture_share, release_hold
 from domain.capture_timing import is_due, is_final_attempt
-from domain.errors import DomainError, NotCaptured, OrderStateConflict
-from domain.ids import payment_collection_id_for
+from domain.errors import DomainError, OrderStateConflict
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
 
@@ -35,20 +36,6 @@ class CaptureOutcome:
     status: str  # captured | already_captured | voided | failed | retry | not_due
     amount: int
     position: int | None
-
-
-def order_lock(order_id: UUID) -> str:
-    """Every command that changes an order's money takes this lock."""
-    return f"order:{order_id}"
-
-
-def _load(services: Services, order_id: UUID) -> tuple[Order, PaymentCollection]:
-    payment_id = payment_collection_id_for(order_id)
-    found = services.ledger.get_all(order_id, payment_id)
-    order, payment = found.get(order_id), found.get(payment_id)
-    if not isinstance(order, Order) or not isinstance(payment, PaymentCollection):
-        raise OrderNotFound(f"There is no order {order_id}.")
-    return order, payment
 
 
 def capture_payment(
@@ -64,7 +51,7 @@ def _capture_payment(
 ) -> CaptureOutcome:
     """Capture the order's current amount at Stripe and record it, once."""
     with services.locks.hold(order_lock(order_id)):
-        order, payment = _load(services, order_id)
+        order, payment = load_order_money(services, order_id)
         if not only_if_due:
             # Asked for explicitly (the admin): say why not, as a conflict.
             payment.check_capturable(payment.amount)
@@ -122,7 +109,7 @@ def _record_capture(
     unused = [loaded] if loaded is not None else []
 
     def attempt() -> CaptureOutcome:
-        order, payment = unused.pop() if unused else _load(services, order_id)
+        order, payment = unused.pop() if unused else load_order_money(services, order_id)
         if payment.is_captured:
             return CaptureOutcome(order_id, "already_captured", payment.captured, None)
         now = services.clock()
@@ -138,7 +125,7 @@ def _record_capture(
 def _capture_failed(
     services: Services, order_id: UUID, error: DomainError, *, by: str
 ) -> CaptureOutcome:
-    _, payment = _load(services, order_id)
+    _, payment = load_order_money(services, order_id)
     # Stripe may already have captured (a crash after its answer), or the hold may be gone.
     try:
         intent = services.payments.retrieve_payment_intent(payment.payment_intent_id)
@@ -167,7 +154,7 @@ def _capture_failed(
         return CaptureOutcome(order_id, "voided", 0, position)
 
     def record_failure() -> tuple[PaymentCollection, bool, int | None]:
-        _, fresh = _load(services, order_id)
+        _, fresh = load_order_money(services, order_id)
         final = is_final_attempt(services.capture_policy, fresh.capture_attempts)
         fresh.record_capture_failure(str(error), final=final, now=services.clock())
         return fresh, final, services.ledger.save_all(fresh)
@@ -182,52 +169,3 @@ def _capture_failed(
         return CaptureOutcome(order_id, "failed", 0, position)
     log.warning("capture of %s failed (attempt %s): %s", order_id, payment.capture_attempts, error)
     return CaptureOutcome(order_id, "retry", 0, position)
-
-
-def cancel_order(services: Services, order_id: UUID, *, by: str) -> int | None:
-    """Void the hold at Stripe, release the stock, cancel the order (refused after capture)."""
-    with services.locks.hold(order_lock(order_id)):
-        order, payment = _load(services, order_id)
-        payment.check_voidable()
-        if order.status != "placed":
-            raise OrderStateConflict(f"A {order.status} order cannot be canceled.")
-        for intent_id in payment.payment_intent_ids:
-            release_hold(services.payments, intent_id)
-        return record_void(
-            services,
-            order_id,
-            reference=payment.payment_intent_id,
-            reason="Canceled by the shop.",
-            by=by,
-        )
-
-
-def refund_payment(
-    services: Services, order_id: UUID, *, amount: int, reason: str, by: str
-) -> int | None:
-    """Refund part or all of a captured payment; the ledger checks the rules before Stripe."""
-    with services.locks.hold(order_lock(order_id)):
-        _, payment = _load(services, order_id)
-        payment.check_refundable(amount)
-        if not payment.is_captured:  # pragma: no cover - check_refundable already refuses
-            raise NotCaptured("Only a captured payment can be refunded.")
-        # One key per refund and PaymentIntent: the n-th refund of this collection.
-        refund_ids = [
-            refund_share(
-                services.payments,
-                payment.id,
-                payment.version,
-                intent_id,
-                part,
-                main=intent_id == payment.payment_intent_id,
-            )
-            for intent_id, part in payment.refund_plan(amount)
-        ]
-        refund_id = ",".join(refund_ids)
-
-        def attempt() -> int | None:
-            _, fresh = _load(services, order_id)
-            fresh.refund(amount, reference=refund_id, reason=reason, now=services.clock())
-            return services.ledger.save_all(fresh)
-
-        return retry_on_conflict(attempt)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
-from commands.capture import order_lock
 from commands.errors import (
     IncrementUnavailable,
     OrderNotFound,
@@ -20,6 +19,7 @@ from commands.errors import (
     VersionMismatch,
 )
 from commands.ledger import retry_on_conflict
+from commands.order_money import order_lock
 from commands.order_tokens import token_matches
 from commands.pricing import line_for, variant_in_region
 from commands.services import Services

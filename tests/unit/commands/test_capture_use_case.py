@@ -11,7 +11,9 @@ from uuid import UUID
 
 import pytest
 
-from commands.capture import cancel_order, capture_payment, refund_payment
+from commands.cancellation import cancel_order
+from commands.capture import capture_payment
+from commands.refunds import refund_payment
 from domain.errors import AlreadyCaptured, NotCaptured, RefundExceedsCaptured
 from domain.ids import inventory_level_id_for
 from domain.inventory_level import InventoryLevel
