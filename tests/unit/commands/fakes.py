@@ -33,6 +33,7 @@ class FakeStripe:
     intents: dict[str, PaymentIntent] = field(default_factory=dict)
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     decline_captures: bool = False
+    refuse_increments: bool = False
     _answers: dict[str, Any] = field(default_factory=dict)
     _refunds: int = 0
 
@@ -105,8 +106,14 @@ class FakeStripe:
 
     def increment_authorization(
         self, payment_intent_id: str, *, amount: int, idempotency_key: str
-    ) -> PaymentIntent:  # pragma: no cover
-        raise NotImplementedError
+    ) -> PaymentIntent:
+        def act() -> PaymentIntent:
+            if self.refuse_increments:
+                raise PaymentRequestRejected("This card does not support incremental auth.")
+            return self._set(payment_intent_id, amount=amount)
+
+        intent: PaymentIntent = self._once(idempotency_key, "increment", payment_intent_id, act)
+        return intent
 
     def refund_payment_intent(
         self, payment_intent_id: str, *, amount: int, idempotency_key: str
