@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
+from commands.catalog import CatalogSlice, Region, SalesChannel, Variant
 from commands.errors import CardDeclined, PaymentRequestRejected
 from commands.ledger import Ledger
 from commands.ports import PaymentGateway, PaymentIntent
@@ -37,8 +38,11 @@ class FakeStripe:
     _answers: dict[str, Any] = field(default_factory=dict)
     _refunds: int = 0
 
-    def hold(self, intent_id: str, amount: int) -> None:
-        self.intents[intent_id] = PaymentIntent(intent_id, "requires_capture", amount, "eur")
+    def hold(
+        self, intent_id: str, amount: int, *, status: str = "requires_capture", cart_id: str = ""
+    ) -> None:
+        metadata = {"cart_id": cart_id} if cart_id else {}
+        self.intents[intent_id] = PaymentIntent(intent_id, status, amount, "eur", metadata=metadata)
 
     def moved(self, method: str) -> list[tuple[str, str, str]]:
         return [call for call in self.calls if call[0] == method]
@@ -224,3 +228,28 @@ def a_shop() -> Shop:
         alerts=alerts,
     )
     return Shop(ledger, stripe, clock, alerts, services)
+
+
+class FakeCatalog:
+    """One region, one sales channel at one location, and the variants given."""
+
+    def __init__(self, *variants: Variant) -> None:
+        self.slice = CatalogSlice(
+            regions={"reg_eu": Region("reg_eu", "eur", 2000, True)},
+            sales_channels={"sc_web": SalesChannel("sc_web", ("loc_main",))},
+            shipping_options={},
+            variants={variant.id: variant for variant in variants},
+        )
+
+    def for_cart(self, **_: Any) -> CatalogSlice:
+        return self.slice
+
+
+class Secrets:
+    def order_token_key(self) -> bytes:
+        return b"k" * 32
+
+
+def a_variant(variant_id: str = "v1", price: int = 1000) -> Variant:
+    """A variant that is not shipped (no shipping method needed to pay)."""
+    return Variant(variant_id, "p1", f"SKU-{variant_id}", "Mug", {"eur": price}, None, False)
