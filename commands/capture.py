@@ -10,6 +10,7 @@ first result instead of charging again.
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from commands.cancellation import record_void
@@ -36,6 +37,7 @@ class CaptureOutcome:
     status: str  # captured | already_captured | voided | failed | retry | not_due
     amount: int
     position: int | None
+    due_at: datetime | None = None  # when not due yet: when it will be
 
 
 def capture_payment(
@@ -43,6 +45,14 @@ def capture_payment(
 ) -> CaptureOutcome:
     outcome = _capture_payment(services, order_id, by=by, only_if_due=only_if_due)
     services.telemetry.count("capture", outcome.status)
+    return outcome
+
+
+def capture_when_woken(services: Services, order_id: UUID) -> CaptureOutcome:
+    """The timer's capture: if it woke a moment early (clock granularity), set it again."""
+    outcome = capture_payment(services, order_id, by="worker", only_if_due=True)
+    if outcome.status == "not_due" and outcome.due_at is not None:
+        services.timers.set(order_id, outcome.due_at, services.clock())
     return outcome
 
 
@@ -61,7 +71,7 @@ def _capture_payment(
             return CaptureOutcome(order_id, "voided", 0, None)
         now = services.clock()
         if only_if_due and not is_due(payment.capture_due_at, now):
-            return CaptureOutcome(order_id, "not_due", 0, None)
+            return CaptureOutcome(order_id, "not_due", 0, None, payment.capture_due_at)
         if payment.capture_failed and only_if_due:
             return CaptureOutcome(order_id, "failed", 0, None)
         amount = payment.amount

@@ -170,6 +170,7 @@ class Shop:
     stripe: FakeStripe
     clock: FakeClock
     alerts: Alerts
+    timers: Timers
     services: Services
 
     def stock(self, line: Line, quantity: int = 10) -> InventoryLevel:
@@ -214,7 +215,7 @@ class Shop:
 
 def a_shop() -> Shop:
     ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
-    stripe, clock, alerts = FakeStripe(), FakeClock(), Alerts()
+    stripe, clock, alerts, timers = FakeStripe(), FakeClock(), Alerts(), Timers()
     services = Services(
         ledger=ledger,
         catalog=cast(Any, None),
@@ -224,10 +225,10 @@ def a_shop() -> Shop:
         secrets=cast(Any, None),
         clock=clock,
         capture_grace=timedelta(hours=1),
-        timers=Timers(),
+        timers=timers,
         alerts=alerts,
     )
-    return Shop(ledger, stripe, clock, alerts, services)
+    return Shop(ledger, stripe, clock, alerts, timers, services)
 
 
 class FakeCatalog:

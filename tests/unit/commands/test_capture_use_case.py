@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 
 from commands.cancellation import cancel_order
-from commands.capture import capture_payment
+from commands.capture import capture_payment, capture_when_woken
 from commands.refunds import refund_payment
 from domain.errors import AlreadyCaptured, NotCaptured, RefundExceedsCaptured
 from domain.ids import inventory_level_id_for
@@ -107,3 +107,16 @@ def test_refunds_beyond_the_captured_amount_or_before_capture_are_refused() -> N
     with pytest.raises(RefundExceedsCaptured):
         refund_payment(shop.services, order.id, amount=order.total + 1, reason="x", by="a")
     assert shop.stripe.moved("refund") == []
+
+
+def test_given_a_timer_that_wakes_early_then_it_is_set_again_for_the_due_time() -> None:
+    shop = a_shop()
+    order = shop.authorized_order()
+    due = shop.payment(order.id).capture_due_at
+    shop.clock.advance(minutes=59, seconds=59)
+    outcome = capture_when_woken(shop.services, order.id)
+    assert outcome.status == "not_due" and shop.stripe.calls == []
+    assert shop.timers.set_for == [(order.id, due)]
+    shop.clock.advance(seconds=1)
+    assert capture_when_woken(shop.services, order.id).status == "captured"
+    assert len(shop.timers.set_for) == 1

@@ -7,7 +7,8 @@ it cannot be placed, nothing is saved and the hold is released at Stripe.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
+from uuid import UUID
 
 import pytest
 
@@ -24,7 +25,9 @@ from tests.unit.commands.fakes import FakeCatalog, Secrets, Shop, a_shop, a_vari
 from tests.unit.domain.builders import start_cart
 
 
-def a_checkout(*, stocked: int = 10, quantity: int = 2, status: str = "requires_capture") -> Any:
+def a_checkout(
+    *, stocked: int = 10, quantity: int = 2, status: str = "requires_capture"
+) -> tuple[Shop, UUID, int]:
     shop = a_shop()
     catalog = FakeCatalog(a_variant())
     shop.services.catalog = cast(CatalogStore, catalog)
