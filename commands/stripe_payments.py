@@ -46,12 +46,8 @@ def capture_share(
     main: bool,
 ) -> PaymentIntent:
     """Capture ``amount`` of one PaymentIntent of the collection."""
-    key = f"capture:{payment_collection_id}"
-    return payments.capture_payment_intent(
-        payment_intent_id,
-        amount=amount,
-        idempotency_key=key if main else f"{key}:{payment_intent_id}",
-    )
+    key = _share_key(f"capture:{payment_collection_id}", payment_intent_id, main=main)
+    return payments.capture_payment_intent(payment_intent_id, amount=amount, idempotency_key=key)
 
 
 def refund_share(
@@ -64,9 +60,10 @@ def refund_share(
     main: bool,
 ) -> str:
     """Refund ``amount`` of one PaymentIntent: the collection's refund at ``version``."""
-    key = f"refund:{payment_collection_id}:{version}"
-    return payments.refund_payment_intent(
-        payment_intent_id,
-        amount=amount,
-        idempotency_key=key if main else f"{key}:{payment_intent_id}",
-    )
+    key = _share_key(f"refund:{payment_collection_id}:{version}", payment_intent_id, main=main)
+    return payments.refund_payment_intent(payment_intent_id, amount=amount, idempotency_key=key)
+
+
+def _share_key(key: str, payment_intent_id: str, *, main: bool) -> str:
+    """The collection's key for its main PaymentIntent; a supplementary one's names it."""
+    return key if main else f"{key}:{payment_intent_id}"

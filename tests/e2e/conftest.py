@@ -7,7 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,11 +122,9 @@ def live_server(
         yield server
 
 
-@contextmanager
-def fresh_database(database_url: str) -> Iterator[str]:
+def fresh_database(database_url: str) -> AbstractContextManager[str]:
     """Another empty database on the same server (for a server with other settings)."""
-    with a_database(database_url, "orderledger_e2e") as url:
-        yield url
+    return a_database(database_url, "orderledger_e2e")
 
 
 @dataclass

@@ -38,11 +38,9 @@ from tests.unit.domain.builders import NOW, a_line, a_shipping, later, place_ord
 PROJECTIONS = [p.name for p in all_projectors()]
 
 
-@contextlib.contextmanager
-def fresh_database(database_url: str) -> Iterator[str]:
+def fresh_database(database_url: str) -> contextlib.AbstractContextManager[str]:
     """A new, empty database on the server behind ``database_url``; dropped afterwards."""
-    with a_database(database_url, "orderledger_views") as url:
-        yield url
+    return a_database(database_url, "orderledger_views")
 
 
 @dataclass
