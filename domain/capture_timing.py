@@ -50,7 +50,7 @@ def capture_due_at(
 ) -> datetime:
     """The grace period's end, or earlier if the authorization would lapse first."""
     lapses = lapses_at(authorized_at, capture_before, policy.authorization_lifetime)
-    return min(authorized_at + policy.grace, lapses - policy.expiry_margin)
+    return min(editable_until(policy, authorized_at), lapses - policy.expiry_margin)
 
 
 def is_due(due_at: datetime | None, now: datetime) -> bool:
