@@ -209,14 +209,6 @@ class PaymentCollection(MovedAtStripe, Aggregate):
         return self.captured_at is not None
 
     @property
-    def disputed(self) -> int:
-        return disputed_amount(self.disputes)
-
-    @property
-    def dispute_lost(self) -> int:
-        return lost_amount(self.disputes)
-
-    @property
     def status(self) -> str:
         """See ``payment_disputes.payment_status`` (the one rule)."""
         return status_of(self)
