@@ -23,19 +23,24 @@ run: venv
 test: venv
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# The domain and use-case tests over in-memory fakes: no database, no network, seconds.
+.PHONY: test-unit
+test-unit: venv
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
 # The tests that also hold on the embedded PostgreSQL (DATABASE_URL unset).
 test-embedded: venv
 	env -u DATABASE_URL $(BIN)/python -m pytest -q -m embedded_ok $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check $(PACKAGES) tests
-	$(BIN)/ruff format --check $(PACKAGES) tests
-	$(BIN)/mypy $(PACKAGES) tests
+	$(BIN)/ruff check $(PACKAGES) tests bench
+	$(BIN)/ruff format --check $(PACKAGES) tests bench
+	$(BIN)/mypy $(PACKAGES) tests bench
 	$(BIN)/lint-imports
 
 fmt: venv
-	$(BIN)/ruff check --fix $(PACKAGES) tests
-	$(BIN)/ruff format $(PACKAGES) tests
+	$(BIN)/ruff check --fix $(PACKAGES) tests bench
+	$(BIN)/ruff format $(PACKAGES) tests bench
 
 # Capture delay (due time -> recorded capture), with and without Redis; see bench/capture.py.
 bench-capture: venv

@@ -31,15 +31,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
+from bench.common import drop_database, recreate_database
 from bench.shop import T0, ShopGenerator
 from commands.ledger import Ledger
 from infra.audit_views import PostgresTransactionsView
-from infra.database import conninfo, event_store_env, with_database
+from infra.database import event_store_env
 from infra.pg import open_pool
 from infra.projection_runtime import ProjectionRuntime
 from infra.schema import create_tables
@@ -68,14 +67,6 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--child", choices=("raw", "verify"), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def _database(server_url: str, *, create: bool) -> None:
-    with psycopg.connect(conninfo(server_url), autocommit=True) as conn:
-        name = sql.Identifier(BENCH_DB)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        if create:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 # --- measurements, each in a child process ------------------------------------------------
@@ -253,8 +244,7 @@ def _report(runs: list[dict[str, Any]], store: dict[str, Any]) -> Table:
 
 def _main(args: argparse.Namespace) -> int:
     server_url = os.environ.get("DATABASE_URL") or DEFAULT_URL
-    url = with_database(server_url, BENCH_DB)
-    _database(server_url, create=True)
+    url = recreate_database(server_url, BENCH_DB)
     ledger = Ledger(env=event_store_env(url))
     pool = open_pool(url, min_size=1, max_size=2)
     runs: list[dict[str, Any]] = []
@@ -276,7 +266,7 @@ def _main(args: argparse.Namespace) -> int:
         pool.close()
         ledger.close()
         if not args.keep:
-            _database(server_url, create=False)
+            drop_database(server_url, BENCH_DB)
     Console(width=150).print(_report(runs, store))
     if store["events"] < MIN_EVENTS:
         console.log(f"note: {store['events']:,} events, fewer than {MIN_EVENTS:,}")

@@ -35,13 +35,12 @@ from pathlib import Path
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-import psycopg
 import redis
 import stripe
-from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
+from bench.common import drop_database, recreate_database
 from commands.capture import CaptureOutcome
 from domain.cart import Cart
 from domain.ids import order_id_for, payment_collection_id_for
@@ -51,7 +50,6 @@ from domain.money import Money
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
 from infra.container import Container, build_container
-from infra.database import conninfo, with_database
 from infra.settings import Settings
 from infra.stripe_emulator import RunningEmulator, start_emulator
 from infra.worker import Worker
@@ -106,21 +104,6 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
 
 
 # --- the database and the emulator ------------------------------------------------------
-
-
-def _recreate_database(server_url: str) -> str:
-    with psycopg.connect(conninfo(server_url), autocommit=True) as conn:
-        name = sql.Identifier(BENCH_DB)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    return with_database(server_url, BENCH_DB)
-
-
-def _drop_database(server_url: str) -> None:
-    with psycopg.connect(conninfo(server_url), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB))
-        )
 
 
 @contextmanager
@@ -316,7 +299,7 @@ def _run(
 ) -> dict[str, Any]:
     console.print(f"[bold]{name}[/]: authorizing {orders} PaymentIntents at localstripe …")
     authorized = _authorize(emulator, name, orders)
-    database_url = _recreate_database(server_url)
+    database_url = recreate_database(server_url, BENCH_DB)
     if redis_url is not None:
         redis.Redis.from_url(redis_url).flushdb()  # our own db index only
     settings = Settings(
@@ -500,7 +483,7 @@ def _main(args: argparse.Namespace) -> int:
                     runs[f"{regime} {mode}"] = run
     finally:
         if not args.keep:
-            _drop_database(server_url)
+            drop_database(server_url, BENCH_DB)
     rows = _rows(runs)
     _table(rows, runs, args.grace)
     args.output.write_text(

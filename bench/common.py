@@ -48,11 +48,20 @@ def results_path(name: str) -> Path:
     return BENCH / f"results-{name}.json"
 
 
-def _drop(server: str, name: str) -> None:
+def drop_database(server: str, name: str) -> None:
+    """Drop the benchmark's database ``name`` on ``server`` (if it is there)."""
     with psycopg.connect(conninfo(server), autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+def recreate_database(server: str, name: str) -> str:
+    """The benchmark's database ``name`` on ``server``, dropped and created empty; its URL."""
+    drop_database(server, name)
+    with psycopg.connect(conninfo(server), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return with_database(server, name)
 
 
 @contextmanager
@@ -60,14 +69,12 @@ def bench_database(name: str, *, keep: bool = False) -> Iterator[str]:
     """A fresh database ``orderledger_bench_<name>`` (dropped afterwards); yields its URL."""
     database = f"orderledger_bench_{name}"
     server = server_url()
-    _drop(server, database)
-    with psycopg.connect(conninfo(server), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+    url = recreate_database(server, database)
     try:
-        yield with_database(server, database)
+        yield url
     finally:
         if not keep:
-            _drop(server, database)
+            drop_database(server, database)
 
 
 # --- statistics ---------------------------------------------------------------------------

@@ -37,23 +37,33 @@ def index_the_store() -> None:
         plain_del(self, key)
         by_kind.get(key.split(":", 1)[0], {}).pop(key, None)
 
-    store_type.__setitem__ = setitem  # type: ignore[method-assign]
-    store_type.__delitem__ = delitem  # type: ignore[method-assign]
+    store_type.__setitem__ = setitem
+    store_type.__delitem__ = delitem
 
-    def list_all(cls: Any, url: Any, limit: Any = None, starting_after: Any = None, **kwargs: Any) -> Any:
+    def list_all(
+        cls: Any, /, url: Any, limit: Any = None, starting_after: Any = None, **kwargs: Any
+    ) -> Any:
         if kwargs:
             raise UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
         li = resources.List(url, limit=limit, starting_after=starting_after)
         li._list = list(by_kind.get(cls.object, {}).values())
         return li
 
-    resources.StripeObject._api_list_all = classmethod(list_all)  # type: ignore[assignment]
+    setattr(resources.StripeObject, "_api_list_all", classmethod(list_all))  # noqa: B010
 
 
 def start(timeout: float = 30.0) -> RunningEmulator:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.indexed_localstripe", "--port", str(port), "--parent", str(os.getpid())],
+        [
+            sys.executable,
+            "-m",
+            "bench.indexed_localstripe",
+            "--port",
+            str(port),
+            "--parent",
+            str(os.getpid()),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

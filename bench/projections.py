@@ -37,6 +37,7 @@ from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
+from bench.common import drop_database, recreate_database
 from bench.shop import ShopGenerator
 from bench.stock import (
     LOOKUP,
@@ -47,7 +48,7 @@ from bench.stock import (
 )
 from commands.ledger import Ledger
 from infra import projection_runtime
-from infra.database import conninfo, event_store_env, with_database
+from infra.database import conninfo, event_store_env
 from infra.pg import open_pool
 from infra.projection_runtime import ProjectionRuntime
 from infra.schema import create_tables
@@ -94,14 +95,6 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
 
 
 # --- the database ---------------------------------------------------------------------
-
-
-def _recreate_database(server_url: str, *, drop_only: bool = False) -> None:
-    with psycopg.connect(conninfo(server_url), autocommit=True) as conn:
-        name = sql.Identifier(BENCH_DB)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        if not drop_only:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 # --- measurements -------------------------------------------------------------------------
@@ -445,9 +438,8 @@ def _report(raw: dict[str, Any], summary: dict[str, Any]) -> Table:
 
 def _main(args: argparse.Namespace) -> int:
     server_url = os.environ.get("DATABASE_URL") or DEFAULT_URL
-    url = with_database(server_url, BENCH_DB)
     raw: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
-    _recreate_database(server_url)
+    url = recreate_database(server_url, BENCH_DB)
     ledger = Ledger(env=event_store_env(url))
     pool = open_pool(url, min_size=1, max_size=2)
     try:
@@ -504,7 +496,7 @@ def _main(args: argparse.Namespace) -> int:
         pool.close()
         ledger.close()
         if not args.keep:
-            _recreate_database(server_url, drop_only=True)
+            drop_database(server_url, BENCH_DB)
     summary = _summarise(raw)
     Console(width=140).print(_report(raw, summary))
     args.output.write_text(json.dumps({**raw, "summary": summary}, indent=2) + "\n")

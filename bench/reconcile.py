@@ -83,14 +83,14 @@ def seed_stripe(url: str, amounts: list[int]) -> list[str]:
         )
         method.raise_for_status()
         pm = str(method.json()["id"])
-    clients = itertools.cycle([httpx.Client(base_url=url, headers=AUTH, timeout=60.0) for _ in range(8)])
+    clients = itertools.cycle(
+        [httpx.Client(base_url=url, headers=AUTH, timeout=60.0) for _ in range(8)]
+    )
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(lambda a: _hold_and_capture(next(clients), pm, a), amounts))
 
 
-def seed_ledger(
-    container: object, intents: list[str], prices: list[int]
-) -> list[tuple[UUID, str]]:
+def seed_ledger(container: object, intents: list[str], prices: list[int]) -> list[tuple[UUID, str]]:
     ledger = container.ledger  # type: ignore[attr-defined]
     now = datetime.now(UTC)
     placed = []
@@ -98,7 +98,10 @@ def seed_ledger(
     for intent_id, price in zip(intents, prices, strict=True):
         order = place_order([a_line(unit_price=price)], payment_intent_id=intent_id, now=now)
         payment = PaymentCollection.open(
-            order_id=order.id, amount=Money(order.total, "eur"), payment_intent_id=intent_id, now=now
+            order_id=order.id,
+            amount=Money(order.total, "eur"),
+            payment_intent_id=intent_id,
+            now=now,
         )
         payment.authorize(order.total, reference=intent_id, capture_before=None, now=now)
         payment.capture(order.total, reference=intent_id, now=now)

@@ -1,10 +1,16 @@
-"""Voiding a payment: the hold released, the order canceled, its stock given back."""
+"""Voiding a payment: the hold released, the order canceled, its stock given back.
+
+Also the shop's cancel of an order not yet captured (the admin and the console).
+"""
 
 from uuid import UUID
 
 from commands.ledger import retry_on_conflict
+from commands.order_money import load_order_money, order_lock
 from commands.services import Services
 from commands.stock import Levels, release_order
+from commands.stripe_payments import release_hold
+from domain.errors import OrderStateConflict
 from domain.ids import order_id_for, payment_collection_id_for
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
@@ -49,3 +55,21 @@ def void_canceled_intent(services: Services, payment_intent_id: str, *, by: str)
         by=by,
         source="stripe",
     )
+
+
+def cancel_order(services: Services, order_id: UUID, *, by: str) -> int | None:
+    """Void the hold at Stripe, release the stock, cancel the order (refused after capture)."""
+    with services.locks.hold(order_lock(order_id)):
+        order, payment = load_order_money(services, order_id)
+        payment.check_voidable()
+        if order.status != "placed":
+            raise OrderStateConflict(f"A {order.status} order cannot be canceled.")
+        for intent_id in payment.payment_intent_ids:
+            release_hold(services.payments, intent_id)
+        return record_void(
+            services,
+            order_id,
+            reference=payment.payment_intent_id,
+            reason="Canceled by the shop.",
+            by=by,
+        )

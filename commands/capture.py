@@ -1,4 +1,6 @@
-"""Capturing a payment exactly once, and the admin's capture, cancel and refund.
+"""Capturing a payment exactly once (the sweeper's, the timer's and the admin's capture).
+
+The shop's cancel is in ``commands.cancellation``, refunds in ``commands.refunds``.
 
 Exactly once, in three layers: a lock per order (one capture in flight), the
 aggregate refuses a second capture, and Stripe's idempotency key
@@ -8,20 +10,21 @@ first result instead of charging again.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from commands.cancellation import record_void
 from commands.errors import (
     CardDeclined,
-    OrderNotFound,
     PaymentProviderUnavailable,
     PaymentRequestRejected,
 )
 from commands.ledger import retry_on_conflict
+from commands.order_money import load_order_money, order_lock
 from commands.services import Services
-from domain.errors import DomainError, NotCaptured, OrderStateConflict
-from domain.ids import payment_collection_id_for
+from commands.stripe_payments import capture_share, release_hold
+from domain.capture_timing import is_due, is_final_attempt
+from domain.errors import DomainError, OrderStateConflict
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
 
@@ -34,28 +37,7 @@ class CaptureOutcome:
     status: str  # captured | already_captured | voided | failed | retry | not_due
     amount: int
     position: int | None
-
-
-def order_lock(order_id: UUID) -> str:
-    """Every command that changes an order's money takes this lock."""
-    return f"order:{order_id}"
-
-
-def _load(services: Services, order_id: UUID) -> tuple[Order, PaymentCollection]:
-    payment_id = payment_collection_id_for(order_id)
-    found = services.ledger.get_all(order_id, payment_id)
-    order, payment = found.get(order_id), found.get(payment_id)
-    if not isinstance(order, Order) or not isinstance(payment, PaymentCollection):
-        raise OrderNotFound(f"There is no order {order_id}.")
-    return order, payment
-
-
-def capture_due_at(
-    services: Services, authorized_at: datetime, capture_before: datetime | None
-) -> datetime:
-    """The grace period's end, or earlier if the authorization would lapse first."""
-    lapses = capture_before or authorized_at + services.authorization_lifetime
-    return min(authorized_at + services.capture_grace, lapses - services.expiry_margin)
+    due_at: datetime | None = None  # when not due yet: when it will be
 
 
 def capture_payment(
@@ -66,12 +48,20 @@ def capture_payment(
     return outcome
 
 
+def capture_when_woken(services: Services, order_id: UUID) -> CaptureOutcome:
+    """The timer's capture: if it woke a moment early (clock granularity), set it again."""
+    outcome = capture_payment(services, order_id, by="worker", only_if_due=True)
+    if outcome.status == "not_due" and outcome.due_at is not None:
+        services.timers.set(order_id, outcome.due_at, services.clock())
+    return outcome
+
+
 def _capture_payment(
     services: Services, order_id: UUID, *, by: str, only_if_due: bool = False
 ) -> CaptureOutcome:
     """Capture the order's current amount at Stripe and record it, once."""
     with services.locks.hold(order_lock(order_id)):
-        order, payment = _load(services, order_id)
+        order, payment = load_order_money(services, order_id)
         if not only_if_due:
             # Asked for explicitly (the admin): say why not, as a conflict.
             payment.check_capturable(payment.amount)
@@ -80,8 +70,8 @@ def _capture_payment(
         if payment.voided:
             return CaptureOutcome(order_id, "voided", 0, None)
         now = services.clock()
-        if only_if_due and (payment.capture_due_at is None or payment.capture_due_at > now):
-            return CaptureOutcome(order_id, "not_due", 0, None)
+        if only_if_due and not is_due(payment.capture_due_at, now):
+            return CaptureOutcome(order_id, "not_due", 0, None, payment.capture_due_at)
         if payment.capture_failed and only_if_due:
             return CaptureOutcome(order_id, "failed", 0, None)
         amount = payment.amount
@@ -105,17 +95,11 @@ def _capture_part(
 ) -> None:
     """Capture one PaymentIntent's share; a supplementary hold with no share is released."""
     if part == 0:
-        services.payments.cancel_payment_intent(intent_id, idempotency_key=f"cancel:{intent_id}")
+        release_hold(services.payments, intent_id)
         return
     main = intent_id == payment.payment_intent_id
     try:
-        services.payments.capture_payment_intent(
-            intent_id,
-            amount=part,
-            idempotency_key=f"capture:{payment.id}"
-            if main
-            else f"capture:{payment.id}:{intent_id}",
-        )
+        capture_share(services.payments, payment.id, intent_id, part, main=main)
     except PaymentRequestRejected:
         # Captured by an attempt that crashed before recording it? Then this share is done.
         if services.payments.retrieve_payment_intent(intent_id).status != "succeeded":
@@ -135,7 +119,7 @@ def _record_capture(
     unused = [loaded] if loaded is not None else []
 
     def attempt() -> CaptureOutcome:
-        order, payment = unused.pop() if unused else _load(services, order_id)
+        order, payment = unused.pop() if unused else load_order_money(services, order_id)
         if payment.is_captured:
             return CaptureOutcome(order_id, "already_captured", payment.captured, None)
         now = services.clock()
@@ -151,7 +135,7 @@ def _record_capture(
 def _capture_failed(
     services: Services, order_id: UUID, error: DomainError, *, by: str
 ) -> CaptureOutcome:
-    _, payment = _load(services, order_id)
+    _, payment = load_order_money(services, order_id)
     # Stripe may already have captured (a crash after its answer), or the hold may be gone.
     try:
         intent = services.payments.retrieve_payment_intent(payment.payment_intent_id)
@@ -180,8 +164,8 @@ def _capture_failed(
         return CaptureOutcome(order_id, "voided", 0, position)
 
     def record_failure() -> tuple[PaymentCollection, bool, int | None]:
-        _, fresh = _load(services, order_id)
-        final = fresh.capture_attempts + 1 >= services.max_capture_attempts
+        _, fresh = load_order_money(services, order_id)
+        final = is_final_attempt(services.capture_policy, fresh.capture_attempts)
         fresh.record_capture_failure(str(error), final=final, now=services.clock())
         return fresh, final, services.ledger.save_all(fresh)
 
@@ -195,57 +179,3 @@ def _capture_failed(
         return CaptureOutcome(order_id, "failed", 0, position)
     log.warning("capture of %s failed (attempt %s): %s", order_id, payment.capture_attempts, error)
     return CaptureOutcome(order_id, "retry", 0, position)
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """Back off between capture attempts: 5 s, 10 s, 20 s … up to 10 minutes."""
-    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 600))
-
-
-def cancel_order(services: Services, order_id: UUID, *, by: str) -> int | None:
-    """Void the hold at Stripe, release the stock, cancel the order (refused after capture)."""
-    with services.locks.hold(order_lock(order_id)):
-        order, payment = _load(services, order_id)
-        payment.check_voidable()
-        if order.status != "placed":
-            raise OrderStateConflict(f"A {order.status} order cannot be canceled.")
-        for intent_id in payment.payment_intent_ids:
-            services.payments.cancel_payment_intent(
-                intent_id, idempotency_key=f"cancel:{intent_id}"
-            )
-        return record_void(
-            services,
-            order_id,
-            reference=payment.payment_intent_id,
-            reason="Canceled by the shop.",
-            by=by,
-        )
-
-
-def refund_payment(
-    services: Services, order_id: UUID, *, amount: int, reason: str, by: str
-) -> int | None:
-    """Refund part or all of a captured payment; the ledger checks the rules before Stripe."""
-    with services.locks.hold(order_lock(order_id)):
-        _, payment = _load(services, order_id)
-        payment.check_refundable(amount)
-        if not payment.is_captured:  # pragma: no cover - check_refundable already refuses
-            raise NotCaptured("Only a captured payment can be refunded.")
-        # One key per refund and PaymentIntent: the n-th refund of this collection.
-        refund_ids = [
-            services.payments.refund_payment_intent(
-                intent_id,
-                amount=part,
-                idempotency_key=f"refund:{payment.id}:{payment.version}"
-                + ("" if intent_id == payment.payment_intent_id else f":{intent_id}"),
-            )
-            for intent_id, part in payment.refund_plan(amount)
-        ]
-        refund_id = ",".join(refund_ids)
-
-        def attempt() -> int | None:
-            _, fresh = _load(services, order_id)
-            fresh.refund(amount, reference=refund_id, reason=reason, now=services.clock())
-            return services.ledger.save_all(fresh)
-
-        return retry_on_conflict(attempt)

@@ -34,8 +34,10 @@ from commands.ports import PaymentIntent
 from commands.pricing import catalog_for_cart, price_cart
 from commands.services import Services
 from commands.stock import Levels, candidate_locations, reserve_line
+from commands.stripe_payments import release_hold_quietly
+from domain.capture_timing import editable_until
 from domain.cart import PAYABLE_STATUSES, Cart
-from domain.errors import CartStateConflict, DomainError, InsufficientStock
+from domain.errors import CartStateConflict, InsufficientStock
 from domain.ids import order_id_for
 from domain.money import Money
 from domain.order import Order
@@ -240,7 +242,7 @@ def _place(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder
         shipping_address=cart.shipping_address,
         lines=lines,
         shipping=priced.shipping,
-        editable_until=now + services.capture_grace,
+        editable_until=editable_until(services.capture_policy, now),
         access_token_hash=token_hash(token),
         placed_by=cause,
         now=now,
@@ -274,12 +276,8 @@ def _token(services: Services, order_id: UUID) -> str:
 
 def _release_hold(services: Services, intent: PaymentIntent, reason: str) -> None:
     """Cancel a PaymentIntent one of our carts started (callers have made sure it is ours)."""
-    try:
-        canceled = services.payments.cancel_payment_intent(
-            intent.id, idempotency_key=f"cancel:{intent.id}"
-        )
-    except DomainError as error:  # already canceled, or Stripe unreachable: say so, go on
-        log.warning("could not release hold %s (%s): %s", intent.id, reason, error)
+    canceled = release_hold_quietly(services.payments, intent.id, reason)
+    if canceled is None:
         return
     cart_id = _cart_id_of(intent)
     if cart_id is not None:

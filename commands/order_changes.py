@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
-from commands.capture import order_lock
 from commands.errors import (
     IncrementUnavailable,
     OrderNotFound,
@@ -20,11 +19,14 @@ from commands.errors import (
     VersionMismatch,
 )
 from commands.ledger import retry_on_conflict
+from commands.order_money import order_lock
 from commands.order_tokens import token_matches
 from commands.pricing import line_for, variant_in_region
 from commands.services import Services
 from commands.stock import Levels, candidate_locations, release_line, reserve_line
-from domain.errors import DomainError, NotAuthorized, OrderNotEditable
+from commands.stripe_payments import release_hold_quietly
+from domain.capture_timing import is_due
+from domain.errors import NotAuthorized, OrderNotEditable
 from domain.ids import payment_collection_id_for
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
@@ -160,7 +162,7 @@ def _check_changeable(services: Services, order: Order, payment: PaymentCollecti
         raise OrderNotEditable(f"The payment is {payment.status}; the order can no longer change.")
     if not payment.is_authorized:
         raise NotAuthorized("The payment is not authorized.")
-    if payment.capture_due_at is not None and now >= payment.capture_due_at:
+    if is_due(payment.capture_due_at, now):
         raise OrderNotEditable("The capture is due; the order can no longer change.")
 
 
@@ -223,9 +225,4 @@ def _supplement(
 
 
 def _cancel_quietly(services: Services, payment_intent_id: str) -> None:
-    try:
-        services.payments.cancel_payment_intent(
-            payment_intent_id, idempotency_key=f"cancel:{payment_intent_id}"
-        )
-    except DomainError as error:
-        log.warning("could not cancel %s: %s", payment_intent_id, error)
+    release_hold_quietly(services.payments, payment_intent_id, "the order did not change")

@@ -20,10 +20,10 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Notification
 from eventsourcing.utils import get_topic
 
-from commands.capture import capture_due_at
 from commands.review_verification import reassess_reviews
 from commands.services import Services
-from domain.inventory_level import InventoryLevel
+from domain.capture_timing import capture_due_at
+from domain.inventory_level import InventoryLevel, shortfall_of
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
 from domain.review import Review
@@ -201,7 +201,9 @@ class ProcessManager:
             or payment.authorized_at is None
         ):
             return
-        due_at = capture_due_at(services, payment.authorized_at, payment.capture_before)
+        due_at = capture_due_at(
+            services.capture_policy, payment.authorized_at, payment.capture_before
+        )
         payment.schedule_capture(due_at, now=services.clock())  # no event if already so
         decisions.changed(payment)
         order_id = payment.order_id
@@ -214,12 +216,9 @@ class ProcessManager:
         event = ledger.mapper.to_domain_event(notification)
         level_id: UUID = event.originator_id
         version: int = event.originator_version
-        # The level as the reservation left it; before it, `quantity` more were available.
-        after: InventoryLevel = ledger.repository.get(level_id, version=version)
-        if not after.allow_backorder or after.available >= 0:
-            return
-        available_before = after.available + int(getattr(event, "quantity", 0))
-        shortfall = max(-after.available, 0) - max(-available_before, 0)
+        shortfall = getattr(event, "shortfall", None)  # the reservation says it went short
+        if shortfall is None:  # recorded before reservations said so
+            shortfall = _shortfall_from_history(ledger, event)
         if shortfall <= 0:
             return
         level = decisions.get(level_id, InventoryLevel) or ledger.get_or_none(
@@ -234,6 +233,16 @@ class ProcessManager:
             now=services.clock(),
         )
         decisions.changed(level)
+
+
+def _shortfall_from_history(ledger: Any, event: Any) -> int:
+    """For a reservation stored before ``StockReserved.shortfall``: the level as it left it."""
+    after: InventoryLevel = ledger.repository.get(
+        event.originator_id, version=event.originator_version
+    )
+    if not after.allow_backorder or after.available >= 0:
+        return 0
+    return shortfall_of(after.available + int(getattr(event, "quantity", 0)), event.quantity)
 
 
 class Decisions:

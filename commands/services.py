@@ -17,6 +17,12 @@ from commands.ports import (
     WebhookInbox,
 )
 from commands.reconcile.stripe_records import StripeRecords
+from domain.capture_timing import (
+    AUTHORIZATION_LIFETIME,
+    EXPIRY_MARGIN,
+    MAX_CAPTURE_ATTEMPTS,
+    CapturePolicy,
+)
 
 
 @dataclass
@@ -33,9 +39,9 @@ class Services:
     alerts: OpsAlerts
     telemetry: Telemetry = field(default_factory=NoTelemetry)
     # Authorizations lapse (7 days at Stripe unless it says otherwise); capture this early.
-    authorization_lifetime: timedelta = timedelta(days=7)
-    expiry_margin: timedelta = timedelta(hours=12)
-    max_capture_attempts: int = 5
+    authorization_lifetime: timedelta = AUTHORIZATION_LIFETIME
+    expiry_margin: timedelta = EXPIRY_MARGIN
+    max_capture_attempts: int = MAX_CAPTURE_ATTEMPTS
     # Where Stripe cannot raise a hold: "supplementary" (a second PaymentIntent on the
     # saved card for the difference) or "none" (refuse the change with a 409).
     increment_fallback: str = "supplementary"
@@ -43,3 +49,13 @@ class Services:
     stripe_records: StripeRecords | None = None
     # An order's access token opens it (changes, verified reviews) this long after placing.
     order_token_lifetime: timedelta = timedelta(days=90)
+
+    @property
+    def capture_policy(self) -> CapturePolicy:
+        """The capture timing rules' one policy (``domain.capture_timing``)."""
+        return CapturePolicy(
+            grace=self.capture_grace,
+            authorization_lifetime=self.authorization_lifetime,
+            expiry_margin=self.expiry_margin,
+            max_attempts=self.max_capture_attempts,
+        )

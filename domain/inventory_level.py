@@ -29,6 +29,9 @@ class InventoryLevel(Aggregate):
         quantity: int
         order_id: str
         line_id: str
+        # Units this reservation took beyond the stock (it went short: a backorder);
+        # None on reservations recorded before the field existed.
+        shortfall: int | None = None
 
         def apply(self, level: "InventoryLevel") -> None:
             level.reserved += self.quantity
@@ -110,7 +113,12 @@ class InventoryLevel(Aggregate):
                 f"{self.location_id}; {quantity} requested."
             )
         self.trigger_event(
-            self.StockReserved, timestamp=now, quantity=quantity, order_id=order_id, line_id=line_id
+            self.StockReserved,
+            timestamp=now,
+            quantity=quantity,
+            order_id=order_id,
+            line_id=line_id,
+            shortfall=shortfall_of(self.available, quantity),
         )
 
     def release(self, quantity: int, *, order_id: str, line_id: str, now: datetime) -> None:
@@ -182,3 +190,8 @@ def _check_units(quantity: int) -> None:
 def _check_stock(quantity: int) -> None:
     if type(quantity) is not int or not 0 <= quantity <= MAX_STOCK:
         raise InvalidQuantity(f"Stocked quantity must be a whole number from 0 to {MAX_STOCK}.")
+
+
+def shortfall_of(available: int, quantity: int) -> int:
+    """How many of ``quantity`` units reserved from ``available`` are not in stock."""
+    return max(quantity - available, 0) - max(-available, 0)

@@ -33,7 +33,7 @@ from domain.payment_disputes import (
     disputed_amount,
     lost_amount,
     made_by_the_ledger,
-    payment_status,
+    status_of,
 )
 
 AUTHORIZATION: Final = "authorization"
@@ -211,15 +211,7 @@ class PaymentCollection(MovedAtStripe, Aggregate):
     @property
     def status(self) -> str:
         """See ``payment_disputes.payment_status`` (the one rule)."""
-        return payment_status(
-            voided=self.voided,
-            captured=self.captured,
-            is_captured=self.is_captured,
-            refunded=self.refunded,
-            authorized=self.authorized,
-            disputed=disputed_amount(self.disputes),
-            lost=lost_amount(self.disputes),
-        )
+        return status_of(self)
 
     def money(self, amount: int) -> Money:
         return Money(amount, self.currency)

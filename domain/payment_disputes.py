@@ -7,7 +7,7 @@ fact came from: ``source`` is ``"stripe"`` (a webhook) or ``"reconciliation"``.
 """
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypedDict
 
 from eventsourcing.domain import Aggregate
 
@@ -90,6 +90,38 @@ def payment_status(
             return "captured"
         return "refunded" if refunded >= captured else "partially_refunded"
     return "authorized" if authorized > 0 else "pending"
+
+
+class PaymentAmounts(Protocol):
+    """What the status rule reads of a payment: the aggregate, and the audit's fold."""
+
+    @property
+    def voided(self) -> bool: ...
+    @property
+    def captured(self) -> int: ...
+    @property
+    def is_captured(self) -> bool: ...
+    @property
+    def refunded(self) -> int: ...
+    @property
+    def authorized(self) -> int: ...
+    @property
+    def disputed(self) -> int: ...  # what open disputes hold
+    @property
+    def dispute_lost(self) -> int: ...  # what lost disputes took
+
+
+def status_of(payment: PaymentAmounts) -> str:
+    """``payment_status`` of a payment's amounts."""
+    return payment_status(
+        voided=payment.voided,
+        captured=payment.captured,
+        is_captured=payment.is_captured,
+        refunded=payment.refunded,
+        authorized=payment.authorized,
+        disputed=payment.disputed,
+        lost=payment.dispute_lost,
+    )
 
 
 def made_by_the_ledger(state: dict[str, Any]) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from commands.api import (
@@ -50,7 +49,6 @@ from queries.api import history as audit_history
 from queries.api import notifications as notification_reads
 from queries.api import reviews as review_reads
 from queries.api import store as store_reads
-from queries.errors import NotFoundError, ReadError
 
 
 def create_app(
@@ -194,14 +192,6 @@ def create_app(
     app.add_middleware(
         ClientAddress, trusted=lambda: TrustedProxies(settings_now().trusted_proxies)
     )
-
-    @app.exception_handler(NotFoundError)
-    async def not_found(_: Request, error: NotFoundError) -> JSONResponse:
-        return http_errors.error_response(404, error.name, str(error))
-
-    @app.exception_handler(ReadError)
-    async def read_error(_: Request, error: ReadError) -> JSONResponse:
-        return http_errors.read_error_response(error)
 
     return app
 

@@ -12,10 +12,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from commands import errors as app_errors
+from commands.files.review_photos import ReviewModerated
 from commands.files.uploads import UploadExpired
 from commands.ledger import ConcurrentChange
+from commands.reviews import DuplicateReview
 from domain import errors as domain_errors
 from domain.file_types import FileTooLarge, UnsupportedFileType
+from domain.stored_file import FileGone, FileInUse
 from queries.errors import ReadError
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,31 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     psycopg_pool.PoolTimeout,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
+)
+
+# Refused in the state the order, payment, cart, stock or file is in: a conflict (409).
+# Every error is named here or above: the test that walks all errors fails on one that
+# is not (an unnamed DomainError is a 500, never a silent 409).
+CONFLICTS: tuple[type[Exception], ...] = (
+    domain_errors.PaymentStateConflict,
+    domain_errors.CartStateConflict,
+    domain_errors.OrderStateConflict,
+    domain_errors.OrderNotEditable,
+    domain_errors.TooManyChanges,
+    domain_errors.InsufficientStock,
+    domain_errors.InvalidInventoryChange,
+    domain_errors.ReleaseExceedsReserved,
+    app_errors.AmountMismatchAtCheckout,
+    app_errors.NoStockLocation,
+    app_errors.NotOurPayment,
+    app_errors.PaymentNotAuthorized,
+    app_errors.PaymentSessionMissing,
+    app_errors.ShippingAddressRequired,
+    app_errors.ShippingMethodRequired,
+    DuplicateReview,
+    ReviewModerated,
+    FileGone,
+    FileInUse,
 )
 
 # Most specific first: the first class an error is an instance of decides.
@@ -51,7 +79,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (app_errors.VersionMismatch, 409),
     (app_errors.PaymentRequestRejected, 409),
     (ConcurrentChange, 409),
-    (domain_errors.DomainError, 409),
+    *((kind, 409) for kind in CONFLICTS),
 )
 
 
@@ -80,6 +108,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(domain_errors.DomainError)
     async def domain_error(_: Request, error: domain_errors.DomainError) -> JSONResponse:
         return error_response(status_for(error), error.name, str(error))
+
+    @app.exception_handler(ReadError)
+    async def read_error(_: Request, error: ReadError) -> JSONResponse:
+        return read_error_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(_: Request, error: RequestValidationError) -> JSONResponse:

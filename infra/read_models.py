@@ -108,11 +108,10 @@ class PostgresReadModels:
     def authorizations_near_expiry(self, within_hours: int) -> list[Row]:
         return self._all(
             f"SELECT order_id, payment_intent_id, currency, amount, authorized_at, due_at, status, "
-            "coalesce(capture_before, authorized_at + interval '7 days') AS lapses_at "
+            "lapses_at "
             f"FROM {VIEWS}.capture_schedule WHERE status IN ('pending', 'scheduled', 'failed') "
             "AND authorized_at IS NOT NULL "
-            "AND coalesce(capture_before, authorized_at + interval '7 days') "
-            "    <= now() + make_interval(hours => %s) "
+            "AND lapses_at <= now() + make_interval(hours => %s) "
             "ORDER BY lapses_at LIMIT 500",
             (within_hours,),
         )

@@ -1,5 +1,8 @@
 """The capture sweeper: captures whatever the capture-schedule view says is due.
 
+The view stores when each capture is due and, after a failure, when it may be tried
+again (``domain/capture_timing.py`` decides both); the query only reads them.
+
 It is what makes capture never miss: Redis restarted or flushed, a notification
 lost, or no worker running at the due time — the next sweep finds the capture.
 """
@@ -17,8 +20,7 @@ log = logging.getLogger(__name__)
 DUE = f"""
 SELECT order_id FROM {VIEWS}.capture_schedule
 WHERE status = 'scheduled' AND due_at <= now()
-  AND (attempts = 0
-       OR updated_at <= now() - make_interval(secs => least(5 * power(2, attempts - 1), 600)))
+  AND (next_attempt_at IS NULL OR next_attempt_at <= now())
 ORDER BY due_at
 LIMIT %s
 """

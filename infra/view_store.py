@@ -38,8 +38,11 @@ def physical_name(projection: str, table: str, generation: int) -> str:
 
 
 def spec_hash(projector: Projector) -> str:
-    """Changes whenever a projector's tables change shape (then it is rebuilt)."""
-    text = json.dumps([[t.name, t.columns, t.indexes] for t in projector.tables], sort_keys=True)
+    """Changes whenever a projector's tables change shape or it reads other events (then
+    it is rebuilt: rows made without those events would be wrong)."""
+    tables = [[t.name, t.columns, t.indexes] for t in projector.tables]
+    topics = sorted(f"{cls.__module__}.{cls.__qualname__}" for cls in projector.topics)
+    text = json.dumps([tables, topics], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
-from commands.capture import capture_payment
+from commands.capture import capture_when_woken
 from commands.process_manager import ProcessManager
 from infra.container import Container
 from infra.health import worker_name
@@ -165,19 +165,7 @@ class Worker:
                 self._in_flight.discard(order_id)
 
     def capture_due(self, order_id: UUID) -> object:
-        services = self._container.services
-        outcome = capture_payment(services, order_id, by="worker", only_if_due=True)
-        if outcome.status == "not_due":
-            # Woken a moment early (clock granularity): set the timer again.
-            from domain.ids import payment_collection_id_for
-            from domain.payment_collection import PaymentCollection
-
-            payment = services.ledger.get_or_none(
-                payment_collection_id_for(order_id), PaymentCollection
-            )
-            if payment is not None and payment.capture_due_at is not None:
-                services.timers.set(order_id, payment.capture_due_at, services.clock())
-        return outcome
+        return capture_when_woken(self._container.services, order_id)
 
     def _publish_backorder(self, alert: dict[str, Any]) -> None:
         redis_client = self._container.redis

@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from domain.capture_timing import lapses_at, next_attempt_at
 from domain.payment_collection import PaymentCollection
+from domain.payment_events import CAPTURE_EVENTS
 from projections.base import Event, Row, RowProjector, Table
 
 CAPTURE_SCHEDULE = Table(
@@ -17,6 +19,9 @@ CAPTURE_SCHEDULE = Table(
         "authorized_at": "timestamptz",
         "capture_before": "timestamptz",
         "due_at": "timestamptz",
+        # The rules' results (domain/capture_timing.py), so that SQL only reads them.
+        "lapses_at": "timestamptz",
+        "next_attempt_at": "timestamptz",  # after a failure: not before (backoff)
         "status": "text",  # pending | scheduled | captured | failed | voided
         "attempts": "integer",
         "last_error": "text",
@@ -30,17 +35,7 @@ CAPTURE_SCHEDULE = Table(
 class CaptureScheduleProjector(RowProjector):
     name = "capture_schedule"
     tables = (CAPTURE_SCHEDULE,)
-    topics = (
-        PaymentCollection.Created,
-        PaymentCollection.Authorized,
-        PaymentCollection.AuthorizationIncreased,
-        PaymentCollection.SupplementaryAuthorized,
-        PaymentCollection.AmountChanged,
-        PaymentCollection.CaptureScheduled,
-        PaymentCollection.CaptureFailed,
-        PaymentCollection.CaptureSucceeded,
-        PaymentCollection.Voided,
-    )
+    topics = CAPTURE_EVENTS
 
     def key_of(self, event: Event) -> Any | None:
         return event.originator_id
@@ -65,6 +60,7 @@ class CaptureScheduleProjector(RowProjector):
             if isinstance(event, PaymentCollection.Authorized):
                 row.update(authorized=event.amount, authorized_at=event.timestamp)
                 row["capture_before"] = event.capture_before
+                row["lapses_at"] = lapses_at(event.timestamp, event.capture_before)
             elif isinstance(event, PaymentCollection.AuthorizationIncreased):
                 row["authorized"] = event.authorized
             elif isinstance(event, PaymentCollection.SupplementaryAuthorized):
@@ -82,4 +78,5 @@ class CaptureScheduleProjector(RowProjector):
             elif isinstance(event, PaymentCollection.Voided):
                 row["status"] = "voided"
         row["updated_at"] = event.timestamp
+        row["next_attempt_at"] = next_attempt_at(row["attempts"], event.timestamp)
         return row

@@ -7,6 +7,7 @@ from domain.lines import Line, Shipping, totals_of
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
 from domain.payment_disputes import payment_status as status_rule
+from domain.payment_events import PAYMENT_EVENTS
 from projections.base import Event, Row
 
 ORDER_EVENTS: tuple[type, ...] = (
@@ -16,20 +17,10 @@ ORDER_EVENTS: tuple[type, ...] = (
     Order.LineItemRemoved,
     Order.Captured,
     Order.Canceled,
-)
-PAYMENT_EVENTS: tuple[type, ...] = (
-    PaymentCollection.Created,
-    PaymentCollection.Authorized,
-    PaymentCollection.AuthorizationIncreased,
-    PaymentCollection.SupplementaryAuthorized,
-    PaymentCollection.AmountChanged,
-    PaymentCollection.CaptureScheduled,
-    PaymentCollection.CaptureFailed,
-    PaymentCollection.CaptureSucceeded,
-    PaymentCollection.Refunded,
-    PaymentCollection.Voided,
-    PaymentCollection.DisputeOpened,
-    PaymentCollection.DisputeClosed,
+    # These change nothing the views show but the order's version, which a stale-page
+    # check (the console's order changes) compares with the aggregate's own.
+    Order.Changed,
+    Order.AccessTokenHandedOut,
 )
 
 

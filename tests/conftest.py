@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
 import redis
-from psycopg import sql
 
-from infra.database import conninfo, with_database
 from infra.embedded_db import start_embedded_postgres
+from tests.databases import fresh_database
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 TEST_REDIS_DB = 15
@@ -38,17 +35,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             embedded.stop()
         return
 
-    name = f"orderledger_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(conninfo(server_url), autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(server_url, name)
-    finally:
-        with psycopg.connect(conninfo(server_url), autocommit=True) as connection:
-            # FORCE: pools a test left open must not keep the database alive.
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with fresh_database(server_url) as url:
+        yield url
 
 
 @contextlib.contextmanager

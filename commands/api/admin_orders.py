@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 from pydantic import Field
 
-from commands import capture
+from commands import cancellation, capture, refunds
 from commands.api.deps import AdminKeyId, ServicesDep, tell_position
 from commands.api.schemas import Body
 
@@ -31,7 +31,7 @@ def capture_now(
 def cancel(
     order_id: UUID, services: ServicesDep, key_id: AdminKeyId, response: Response
 ) -> dict[str, object]:
-    position = capture.cancel_order(services, order_id, by=f"admin-key:{key_id}")
+    position = cancellation.cancel_order(services, order_id, by=f"admin-key:{key_id}")
     tell_position(response, position)
     return {"order_id": str(order_id), "status": "canceled"}
 
@@ -40,7 +40,7 @@ def cancel(
 def refund(
     order_id: UUID, body: RefundBody, services: ServicesDep, key_id: AdminKeyId, response: Response
 ) -> dict[str, object]:
-    position = capture.refund_payment(
+    position = refunds.refund_payment(
         services, order_id, amount=body.amount, reason=body.reason, by=f"admin-key:{key_id}"
     )
     tell_position(response, position)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from commands.cancellation import record_void
-from commands.capture import order_lock
 from commands.ledger import retry_on_conflict
+from commands.order_money import order_lock
 from commands.reconcile.stripe_records import StripeDispute, StripePayment, StripeRefund
 from commands.services import Services
 from domain.ids import order_id_for, payment_collection_id_for

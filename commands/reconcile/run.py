@@ -47,6 +47,7 @@ from commands.reconcile.stripe_records import (
     StripeRefund,
 )
 from commands.services import Services
+from commands.stripe_payments import release_hold
 from domain.errors import DomainError
 from domain.ids import order_id_for, payment_collection_id_for
 from domain.order import Order
@@ -298,9 +299,7 @@ def _release_orphan(services: Services, payment: StripePayment) -> Finding | Non
         if services.ledger.get_or_none(order_id_for(payment.id), Order) is not None:
             return None  # placed meanwhile: compared on the next run
         try:
-            services.payments.cancel_payment_intent(
-                payment.id, idempotency_key=f"cancel:{payment.id}"
-            )
+            release_hold(services.payments, payment.id)
         except DomainError as error:
             return Finding(
                 ORPHAN_HOLD,

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from commands import capture, order_changes
+from commands import cancellation, capture, order_changes, refunds
 from commands.errors import OrderNotFound, VersionMismatch
 from domain.errors import DomainError, InvalidQuantity
 from domain.lines import Line
@@ -180,7 +180,7 @@ async def cancel(request: Request, order_id: UUID, session: Session, form: Check
     services = web.container(request).services
 
     def run() -> int | None:
-        return capture.cancel_order(services, order_id, by=_by(session))
+        return cancellation.cancel_order(services, order_id, by=_by(session))
 
     return await _act(
         request,
@@ -205,7 +205,7 @@ async def refund(request: Request, order_id: UUID, session: Session, form: Check
         # A bad amount is refused as the API refuses it: InvalidMoney.
         amount = Money.from_major(form.get("amount"), currency).amount
         reason = form.get("reason")[:500]
-        return capture.refund_payment(
+        return refunds.refund_payment(
             services, order_id, amount=amount, reason=reason, by=_by(session)
         )
 

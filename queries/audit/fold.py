@@ -23,7 +23,7 @@ from domain.payment_collection import (
     VOID,
     PaymentCollection,
 )
-from domain.payment_disputes import DISPUTE, DISPUTE_LOST, DISPUTE_WON, LOST, payment_status
+from domain.payment_disputes import DISPUTE, DISPUTE_LOST, DISPUTE_WON, LOST, status_of
 
 KINDS: Final = (AUTHORIZATION, INCREMENT, CAPTURE, REFUND, VOID, DISPUTE, DISPUTE_WON, DISPUTE_LOST)
 # Fields in which order events name who or what caused them.
@@ -140,15 +140,7 @@ class OrderMoney:
     @property
     def payment_status(self) -> str:
         """As ``PaymentCollection.status`` says it (the same rule)."""
-        return payment_status(
-            voided=self.voided,
-            captured=self.captured,
-            is_captured=self.is_captured,
-            refunded=self.refunded,
-            authorized=self.authorized,
-            disputed=self.disputed,
-            lost=self.dispute_lost,
-        )
+        return status_of(self)
 
     # --- folding --------------------------------------------------------------------------
 

@@ -7,22 +7,20 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 import stripe
 import uvicorn
-from psycopg import sql
 
 from infra.app import create_app
 from infra.container import Container, build_container
-from infra.database import conninfo, with_database
 from infra.settings import Settings
 from infra.stripe_emulator import RunningEmulator, free_port, start_emulator
+from tests.databases import fresh_database as a_database
 
 WEBHOOK_SECRET = "whsec_e2e_secret"
 TEST_CARD = "4242424242424242"
@@ -68,17 +66,10 @@ def _serve(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
     return server, thread
 
 
-@contextmanager
-def running_server(
-    database_url: str,
-    redis_url: str,
-    emulator: RunningEmulator,
-    *,
-    run_worker: bool = True,
-    **overrides: Any,
-) -> Iterator[LiveServer]:
-    """The API with its worker in-process (unless ``run_worker`` is False: then the test
-    runs ``infra.worker.Worker`` itself), on 127.0.0.1 and a free port."""
+def server_settings(
+    database_url: str, redis_url: str | None, emulator: RunningEmulator, **overrides: Any
+) -> Settings:
+    """The settings of every live test server: the Stripe stand-in, an hour of grace."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "redis_url": redis_url,
@@ -94,9 +85,24 @@ def running_server(
         "rate_limit_per_cart_per_minute": 1_000_000,
         "admin_auth_failures_per_minute": 1_000_000,
     }
-    settings = Settings(**{**values, **overrides})
+    return Settings(**{**values, **overrides})
+
+
+@contextmanager
+def running_server(
+    database_url: str,
+    redis_url: str | None,
+    emulator: RunningEmulator,
+    *,
+    run_worker: bool = True,
+    admin_key_name: str = "e2e",
+    **overrides: Any,
+) -> Iterator[LiveServer]:
+    """The API with its worker in-process (unless ``run_worker`` is False: then the test
+    runs ``infra.worker.Worker`` itself), on 127.0.0.1 and a free port."""
+    settings = server_settings(database_url, redis_url, emulator, **overrides)
     container = build_container(settings)
-    _, admin_key = container.admin_keys.create("e2e")
+    _, admin_key = container.admin_keys.create(admin_key_name)
     app = create_app(container_factory=lambda: container, run_worker=run_worker)
     server, thread = _serve(app, free_port())
     try:
@@ -120,19 +126,9 @@ def live_server(
         yield server
 
 
-@contextmanager
-def fresh_database(database_url: str) -> Iterator[str]:
+def fresh_database(database_url: str) -> AbstractContextManager[str]:
     """Another empty database on the same server (for a server with other settings)."""
-    name = f"orderledger_e2e_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(database_url, name)
-    finally:
-        with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    return a_database(database_url, "orderledger_e2e")
 
 
 @dataclass

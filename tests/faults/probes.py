@@ -17,12 +17,9 @@ import redis
 from commands.process_manager import FOLLOWER
 from domain.ids import payment_collection_id_for
 from domain.payment_collection import PaymentCollection
-from infra.app import create_app
-from infra.container import build_container
 from infra.database import conninfo
-from infra.settings import Settings
 from infra.stripe_emulator import RunningEmulator, free_port
-from tests.e2e.conftest import WEBHOOK_SECRET, LiveServer, _serve
+from tests.e2e.conftest import LiveServer, running_server, server_settings
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
@@ -70,24 +67,7 @@ def payment_of(server: LiveServer, order_id: UUID) -> PaymentCollection:
     return payment
 
 
-def settings_for(
-    database_url: str, redis_url: str | None, emulator: RunningEmulator, **overrides: Any
-) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "redis_url": redis_url,
-        "stripe_api_key": "sk_test_e2e",
-        "stripe_api_base": emulator.url,
-        "stripe_webhook_secret": WEBHOOK_SECRET,
-        "capture_grace_seconds": 3600,
-        "rate_limit_carts_per_minute": 1_000_000,
-        "rate_limit_reviews_per_minute": 1_000_000,
-        "rate_limit_writes_per_minute": 1_000_000,
-        "rate_limit_checkout_per_minute": 1_000_000,
-        "rate_limit_per_cart_per_minute": 1_000_000,
-        "admin_auth_failures_per_minute": 1_000_000,
-    }
-    return Settings(**{**values, **overrides})
+settings_for = server_settings  # the live servers' one set of settings
 
 
 @contextmanager
@@ -95,21 +75,15 @@ def api_only_server(
     database_url: str, redis_url: str | None, emulator: RunningEmulator, **overrides: Any
 ) -> Iterator[LiveServer]:
     """The API on 127.0.0.1 with no background worker: the test runs (or kills) workers."""
-    container = build_container(settings_for(database_url, redis_url, emulator, **overrides))
-    _, admin_key = container.admin_keys.create("faults")
-    app = create_app(container_factory=lambda: container, run_worker=False)
-    server, thread = _serve(app, free_port())
-    try:
-        yield LiveServer(
-            url=f"http://127.0.0.1:{server.config.port}",
-            container=container,
-            admin_key=admin_key,
-            emulator_url=emulator.url,
-        )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        container.close()
+    with running_server(
+        database_url,
+        redis_url,
+        emulator,
+        run_worker=False,
+        admin_key_name="faults",
+        **overrides,
+    ) as server:
+        yield server
 
 
 def settled(server: LiveServer, timeout: float = 20.0) -> int:

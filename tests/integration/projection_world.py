@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
@@ -26,31 +25,22 @@ from domain.lines import Line
 from domain.money import Money
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
-from infra.database import conninfo, event_store_env, with_database
+from infra.database import event_store_env
 from infra.pg import Pool, open_pool
 from infra.projection_runtime import ProjectionRuntime
 from infra.schema import create_tables
 from infra.view_store import VIEWS
 from projections.base import Projector
 from projections.catalogue import all_projectors
+from tests.databases import fresh_database as a_database
 from tests.unit.domain.builders import NOW, a_line, a_shipping, later, place_order
 
 PROJECTIONS = [p.name for p in all_projectors()]
 
 
-@contextlib.contextmanager
-def fresh_database(database_url: str) -> Iterator[str]:
+def fresh_database(database_url: str) -> contextlib.AbstractContextManager[str]:
     """A new, empty database on the server behind ``database_url``; dropped afterwards."""
-    name = f"orderledger_views_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(conninfo(database_url), autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(database_url, name)
-    finally:
-        with psycopg.connect(conninfo(database_url), autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    return a_database(database_url, "orderledger_views")
 
 
 @dataclass
