@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     reconcile_every: float = Field(default=3600, ge=0)
     reconcile_window_days: int = Field(default=35, gt=0, le=400)
     reconcile_orphan_age_seconds: int = Field(default=3600, ge=300)
+    # Personal data (e-mails, names, addresses) sealed per customer under data keys that
+    # this key wraps (32 bytes, base64 or hex); unset: stored in clear, as before. With
+    # PII_ENCRYPTION_REQUIRED a process refuses to start without it (README: "Personal data").
+    pii_master_key: SecretStr | None = None
+    pii_encryption_required: bool = False
 
     resend_api_key: SecretStr | None = None
     resend_api_url: str | None = None
