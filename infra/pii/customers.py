@@ -101,7 +101,7 @@ class Customers:
     def _emails(self, email: str, order_ids: list[str]) -> list[dict[str, Any]]:
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT kind, recipient, subject, status, created_at FROM notifications"
+                "SELECT kind, recipient, subject, status, created_at FROM orderledger.notifications"
                 " WHERE recipient <> %s AND (lower(recipient) = %s OR order_id::text = ANY(%s))"
                 " ORDER BY created_at",
                 (ERASED, normalise_email(email), order_ids),
@@ -118,7 +118,7 @@ class Customers:
             for statement, params in (
                 (
                     "UPDATE views.admin_orders SET email = %s, shipping_address = (SELECT"
-                    " jsonb_object_agg(k, %s) FROM jsonb_object_keys(shipping_address) k)"
+                    " jsonb_object_agg(k, %s::text) FROM jsonb_object_keys(shipping_address) k)"
                     " WHERE order_id::text = ANY(%s) AND email IS DISTINCT FROM %s",
                     (ERASED, ERASED, order_ids, ERASED),
                 ),
@@ -128,7 +128,7 @@ class Customers:
                     (ERASED, review_ids, ERASED),
                 ),
                 (
-                    "UPDATE notifications SET recipient = %s, subject = %s, text_body = %s,"
+                    "UPDATE orderledger.notifications SET recipient = %s, subject = %s, text_body = %s,"
                     " html_body = %s WHERE recipient <> %s"
                     " AND (lower(recipient) = %s OR order_id::text = ANY(%s))",
                     (ERASED, ERASED, ERASED, ERASED, ERASED, normalise_email(email), order_ids),

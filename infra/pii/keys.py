@@ -23,20 +23,20 @@ from infra.pii.crypto import MasterKey, new_data_key
 KEY_CACHE_SECONDS = 30.0
 
 TABLES = (
-    """CREATE TABLE IF NOT EXISTS pii_data_keys (
+    """CREATE TABLE IF NOT EXISTS orderledger.pii_data_keys (
         key_id text PRIMARY KEY,
         subject_id text NOT NULL,
         wrapped_key bytea,
         created_at timestamptz NOT NULL,
         destroyed_at timestamptz)""",
-    """CREATE UNIQUE INDEX IF NOT EXISTS pii_data_keys_live ON pii_data_keys (subject_id)
+    """CREATE UNIQUE INDEX IF NOT EXISTS pii_data_keys_live ON orderledger.pii_data_keys (subject_id)
         WHERE wrapped_key IS NOT NULL""",
-    """CREATE TABLE IF NOT EXISTS pii_subject_aggregates (
+    """CREATE TABLE IF NOT EXISTS orderledger.pii_subject_aggregates (
         subject_id text NOT NULL,
         aggregate_id uuid NOT NULL,
         PRIMARY KEY (subject_id, aggregate_id))""",
     """CREATE INDEX IF NOT EXISTS pii_subject_aggregates_by_aggregate
-        ON pii_subject_aggregates (aggregate_id)""",
+        ON orderledger.pii_subject_aggregates (aggregate_id)""",
 )
 
 
@@ -72,7 +72,7 @@ class PostgresDataKeys:
     def live_key(self, subject_id: str) -> tuple[str, bytes]:
         with self._pool.connection() as conn:
             row = conn.execute(
-                "SELECT key_id, wrapped_key FROM pii_data_keys"
+                "SELECT key_id, wrapped_key FROM orderledger.pii_data_keys"
                 " WHERE subject_id = %s AND wrapped_key IS NOT NULL",
                 (subject_id,),
             ).fetchone()
@@ -80,12 +80,12 @@ class PostgresDataKeys:
                 key_id = "k_" + uuid.uuid4().hex
                 wrapped = self._master.wrap(key_id, new_data_key())
                 conn.execute(
-                    "INSERT INTO pii_data_keys (key_id, subject_id, wrapped_key, created_at)"
+                    "INSERT INTO orderledger.pii_data_keys (key_id, subject_id, wrapped_key, created_at)"
                     " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
                     (key_id, subject_id, wrapped, datetime.now(UTC)),
                 )
                 row = conn.execute(
-                    "SELECT key_id, wrapped_key FROM pii_data_keys"
+                    "SELECT key_id, wrapped_key FROM orderledger.pii_data_keys"
                     " WHERE subject_id = %s AND wrapped_key IS NOT NULL",
                     (subject_id,),
                 ).fetchone()
@@ -95,7 +95,7 @@ class PostgresDataKeys:
     def key(self, key_id: str) -> bytes | None:
         with self._pool.connection() as conn:
             row = conn.execute(
-                "SELECT wrapped_key FROM pii_data_keys WHERE key_id = %s", (key_id,)
+                "SELECT wrapped_key FROM orderledger.pii_data_keys WHERE key_id = %s", (key_id,)
             ).fetchone()
         if row is None or row[0] is None:
             return None
@@ -104,7 +104,7 @@ class PostgresDataKeys:
     def link(self, subject_id: str, aggregate_id: str) -> None:
         with self._pool.connection() as conn:
             conn.execute(
-                "INSERT INTO pii_subject_aggregates (subject_id, aggregate_id) VALUES (%s, %s)"
+                "INSERT INTO orderledger.pii_subject_aggregates (subject_id, aggregate_id) VALUES (%s, %s)"
                 " ON CONFLICT DO NOTHING",
                 (subject_id, aggregate_id),
             )
@@ -112,7 +112,7 @@ class PostgresDataKeys:
     def aggregates_of(self, subject_ids: Sequence[str]) -> list[str]:
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT DISTINCT aggregate_id::text FROM pii_subject_aggregates"
+                "SELECT DISTINCT aggregate_id::text FROM orderledger.pii_subject_aggregates"
                 " WHERE subject_id = ANY(%s) ORDER BY 1",
                 (list(subject_ids),),
             ).fetchall()
@@ -121,7 +121,7 @@ class PostgresDataKeys:
     def subjects_of(self, aggregate_id: str) -> list[str]:
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT subject_id FROM pii_subject_aggregates WHERE aggregate_id = %s"
+                "SELECT subject_id FROM orderledger.pii_subject_aggregates WHERE aggregate_id = %s"
                 " ORDER BY 1",
                 (aggregate_id,),
             ).fetchall()
@@ -130,7 +130,7 @@ class PostgresDataKeys:
     def has_live_key(self, subject_id: str) -> bool:
         with self._pool.connection() as conn:
             row = conn.execute(
-                "SELECT 1 FROM pii_data_keys WHERE subject_id = %s AND wrapped_key IS NOT NULL",
+                "SELECT 1 FROM orderledger.pii_data_keys WHERE subject_id = %s AND wrapped_key IS NOT NULL",
                 (subject_id,),
             ).fetchone()
         return row is not None
@@ -138,7 +138,7 @@ class PostgresDataKeys:
     def destroy(self, subject_ids: Sequence[str], now: datetime) -> int:
         with self._pool.connection() as conn:
             cursor = conn.execute(
-                "UPDATE pii_data_keys SET wrapped_key = NULL, destroyed_at = %s"
+                "UPDATE orderledger.pii_data_keys SET wrapped_key = NULL, destroyed_at = %s"
                 " WHERE subject_id = ANY(%s) AND wrapped_key IS NOT NULL",
                 (now, list(subject_ids)),
             )
