@@ -11,6 +11,7 @@ another field or person.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -32,15 +33,11 @@ def parse_master_key(text: str) -> bytes:
     """32 bytes from base64 (url-safe or standard) or 64 hex digits."""
     text = text.strip()
     candidates: list[bytes] = []
-    try:
+    with contextlib.suppress(ValueError):
         candidates.append(bytes.fromhex(text))
-    except ValueError:
-        pass
     for decode in (base64.urlsafe_b64decode, base64.b64decode):
-        try:
+        with contextlib.suppress(ValueError):
             candidates.append(decode(text + "=" * (-len(text) % 4)))
-        except ValueError:
-            pass
     for key in candidates:
         if len(key) == KEY_BYTES:
             return key

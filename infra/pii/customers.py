@@ -25,6 +25,7 @@ from infra.pg import Pool
 from infra.pii.crypto import ERASED, normalise_email
 from infra.pii.mapper import PersonalData
 
+
 class Customers:
     def __init__(
         self, ledger: Ledger, pool: Pool, personal: PersonalData, clock: Callable[[], datetime]
@@ -38,9 +39,10 @@ class Customers:
         subject = self._personal.master.subject_of_email(email)
         keys = self._personal.keys
         aggregate_ids = keys.aggregates_of([subject])
-        subjects = [subject] + sorted(
-            {s for a in aggregate_ids for s in keys.subjects_of(a) if s.startswith("a_")}
-        )
+        subjects = [
+            subject,
+            *sorted({s for a in aggregate_ids for s in keys.subjects_of(a) if s.startswith("a_")}),
+        ]
         found = self._ledger.get_all(*(UUID(a) for a in aggregate_ids))
         return subject, subjects, found
 
@@ -48,7 +50,7 @@ class Customers:
         """Everything held about the customer, as JSON-ready data."""
         subject, _, found = self._holdings(email)
         orders, carts, reviews = [], [], []
-        for aggregate_id, aggregate in sorted(found.items(), key=lambda kv: str(kv[0])):
+        for _, aggregate in sorted(found.items(), key=lambda kv: str(kv[0])):
             if isinstance(aggregate, Order):
                 orders.append(_order(aggregate))
             elif isinstance(aggregate, Cart):
@@ -69,9 +71,7 @@ class Customers:
         now = self._clock()
         subject, subjects, found = self._holdings(email)
         orders = [a for a in found.values() if isinstance(a, Order)]
-        check_erasable(
-            [(str(o.id), o.editable_until) for o in orders if o.status == PLACED], now
-        )
+        check_erasable([(str(o.id), o.editable_until) for o in orders if o.status == PLACED], now)
         keys = self._personal.keys
         live = [s for s in subjects if keys.has_live_key(s)]
         order_ids = [str(o.id) for o in orders]

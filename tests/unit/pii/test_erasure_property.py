@@ -66,7 +66,9 @@ def test_replay_without_keys_equals_replay_with_keys_but_for_personal_fields(
         if order.status != "placed":
             continue
         if what == "add":
-            order.add_line(a_line(f"added_{step}", unit_price=amount * 100), changed_by="c", now=now)
+            order.add_line(
+                a_line(f"added_{step}", unit_price=amount * 100), changed_by="c", now=now
+            )
         elif what == "quantity":
             order.change_quantity("line_1", amount, changed_by="c", now=now)
         elif what == "cancel":
