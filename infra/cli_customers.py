@@ -59,3 +59,25 @@ def new_master_key() -> None:
     from infra.pii.crypto import new_master_key_text
 
     typer.echo(new_master_key_text())
+
+
+@customers_app.command("seal-existing")
+def customers_seal_existing() -> None:
+    """Seal the personal fields of events stored in clear before PII_MASTER_KEY was set.
+
+    Rewrites those events (and snapshots) in place, once; safe to run again.
+    """
+    from infra.cli import _container, _settings, errors
+    from infra.pii.mapper import PersonalDataMapper
+    from infra.pii.migrate import seal_existing
+
+    container = _container(_settings())
+    try:
+        mapper = container.ledger.mapper
+        if container.customers is None or not isinstance(mapper, PersonalDataMapper):
+            errors.print("orderledger: personal-data encryption is off (set PII_MASTER_KEY).")
+            raise typer.Exit(2)
+        done = seal_existing(container.pool, mapper, container.ledger.name)
+    finally:
+        container.close()
+    typer.echo(json.dumps({"events": done.events, "snapshots": done.snapshots}))

@@ -269,3 +269,49 @@ def test_a_customer_with_an_open_order_is_not_erasable_yet(database_url: str) ->
                 headers={"Authorization": f"Bearer {key}"},
             )
             assert bad.status_code in (400, 422), bad.text
+
+
+def test_events_stored_in_clear_before_encryption_are_sealed_by_the_rewrite_step(
+    database_url: str,
+) -> None:
+    with pii_world(database_url) as world:
+        # Given Dora's order written before encryption was on (a ledger without a key)
+        dora = {"email": "dora@example.com", "name": "Dora Before", "street": "3 Old Road"}
+        plain = build_container(Settings(database_url=world.url, redis_url=None))
+        try:
+            order, _ = PiiWorld(world.url, plain).place(dora, "pi_dora", captured=True)
+            plain.ledger.take_snapshot(order.id)
+        finally:
+            plain.close()
+        key = world.master_key  # type: ignore[attr-defined]
+
+        def events_and_snapshots() -> bytes:
+            with world.container.pool.connection() as conn:
+                rows = conn.execute(
+                    "SELECT state FROM public.orderledger_events UNION ALL"
+                    " SELECT state FROM public.orderledger_snapshots"
+                ).fetchall()
+            return b"".join(bytes(r[0]) for r in rows)
+
+        assert dora["email"].encode() in events_and_snapshots()
+        # (it loads as it was, and export cannot find what was never linked)
+        assert world.ledger.repository.get(order.id).email == dora["email"]
+        # When the rewrite step runs (twice: the second finds nothing to do)
+        first = world.cli("customers", "seal-existing", PII_MASTER_KEY=key)
+        assert first.exit_code == 0, first.output
+        assert json.loads(first.stdout) == {"events": 1, "snapshots": 1}
+        second = world.cli("customers", "seal-existing", PII_MASTER_KEY=key)
+        assert json.loads(second.stdout) == {"events": 0, "snapshots": 0}
+        # Then nothing of hers is in clear in the store, she is exported and erasable
+        stored = events_and_snapshots()
+        for secret in secrets_of(dora):
+            assert secret not in stored
+        exported = world.cli("customers", "export", dora["email"], PII_MASTER_KEY=key)
+        assert exported.exit_code == 0, exported.output
+        assert json.loads(exported.stdout)["orders"][0]["email"] == dora["email"]
+        erased = world.cli("customers", "erase", dora["email"], PII_MASTER_KEY=key)
+        assert erased.exit_code == 0, erased.output
+        assert json.loads(erased.stdout)["erased"] is True
+        after = world.cli("customers", "export", dora["email"], PII_MASTER_KEY=key)
+        assert json.loads(after.stdout)["orders"][0]["email"] == "[erased]"
+        assert json.loads(after.stdout)["orders"][0]["total"] == order.total
