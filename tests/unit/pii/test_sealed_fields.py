@@ -142,3 +142,28 @@ def test_the_erasure_event_round_trips_and_holds_no_personal_data() -> None:
     )
     assert isinstance(mapped, StoredEvent)
     assert mapped.topic == get_topic(PersonalDataErasure.Erased)
+
+
+def test_sealing_works_beneath_the_librarys_whole_store_cipher() -> None:
+    # Given a ledger with CIPHER_KEY (the library's AES cipher) and sealing on
+    from eventsourcing.cryptography import AESCipher
+
+    ledger = Ledger(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.popo",
+            "CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher",
+            "CIPHER_KEY": AESCipher.create_key(32),
+        }
+    )
+    _, personal = sealed_ledger()
+    from infra.pii.mapper import install
+
+    install(ledger, personal)
+    # When Ada orders, then nothing of the state is readable, and she reads back
+    order = customer_order(*ADA, payment_intent_id="pi_cipher")
+    ledger.save_all(order)
+    stored = stored_bytes(ledger)
+    assert b"payment_intent_id" not in stored and ADA[0].encode() not in stored
+    assert ledger.repository.get(order.id).email == ADA[0]
+    personal.keys.destroy([personal.master.subject_of_email(ADA[0])], NOW)
+    assert ledger.repository.get(order.id).email == ERASED
