@@ -13,6 +13,9 @@ from eventsourcing.domain import Aggregate
 from domain.errors import DomainError
 from domain.ids import NAMESPACE
 
+# What a personal field reads once its customer is erased.
+ERASED = "[erased]"
+
 
 class NotErasableYet(DomainError):
     """An order of the person is still in its grace period or awaiting capture."""

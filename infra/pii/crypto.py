@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from domain.erasure import ERASED as ERASED
+
 KEY_BYTES = 32
 NONCE_BYTES = 12
-ERASED = "[erased]"
 
 
 class MasterKeyInvalid(ValueError):

@@ -147,7 +147,7 @@ def test_a_customer_is_exported_and_erased_end_to_end(
         # Given Ada's and Bob's captured orders, Ada's verified review, a snapshot,
         # the e-mails decided for them, the views caught up and an audit export
         ada, _ = world.place(ADA, "pi_ada", captured=True)
-        world.place(BOB, "pi_bob", captured=True)
+        bob, _ = world.place(BOB, "pi_bob", captured=True)
         world.ledger.save_all(customer_review(ada.id, ADA["name"]))
         world.ledger.take_snapshot(ada.id)
         deliveries = PostgresDeliveryLog(world.container.pool)
@@ -214,6 +214,17 @@ def test_a_customer_is_exported_and_erased_end_to_end(
             assert view.status_code == 200, view.text
             assert ADA["email"] not in view.text and "[erased]" in view.text
 
+        # And a notifier deciding her order's events again writes to nobody (Bob: as before)
+        again_notifier = Notifier(
+            world.ledger, deliveries, world.container.services.clock, ops_email=None
+        )
+        placed = {
+            n.originator_id: n
+            for n in world.ledger.recorder.select_notifications(start=1, limit=1000)
+            if n.topic.endswith("Order.Placed")
+        }
+        assert again_notifier.decide(placed[ada.id]) == []
+        assert [e.recipient for e in again_notifier.decide(placed[bob.id])] == [BOB["email"]]
         # And no byte of her e-mail, name or address is in the database or the bucket,
         # after a rebuild of every view from the events either
         world.container.projections.rebuild("admin_orders")
