@@ -18,12 +18,20 @@ import os
 import secrets
 from dataclasses import dataclass, field
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from domain.erasure import ERASED as ERASED
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
+
+
+class WrongMasterKey(RuntimeError):
+    """The data keys in the database were wrapped by another master key.
+
+    Never read as an erasure: a wrong key must stop the process, not hide data.
+    """
 
 
 class MasterKeyInvalid(ValueError):
@@ -76,7 +84,13 @@ class MasterKey:
 
     def unwrap(self, key_id: str, wrapped: bytes) -> bytes:
         nonce, sealed = wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:]
-        return AESGCM(self.key).decrypt(nonce, sealed, key_id.encode())
+        try:
+            return AESGCM(self.key).decrypt(nonce, sealed, key_id.encode())
+        except InvalidTag:
+            raise WrongMasterKey(
+                "PII_MASTER_KEY does not open the data keys stored in this database "
+                "(is it the key they were made with?)"
+            ) from None
 
 
 def new_data_key() -> bytes:
