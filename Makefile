@@ -92,3 +92,9 @@ console-screenshots: venv
 # the stand-in's own list rate; see bench/reconcile.py.
 bench-reconcile: venv
 	$(BIN)/python -m bench.reconcile
+
+# Personal data sealed (and the library's whole-store cipher) beside plain: checkout and a
+# view rebuild in the same run; see bench/pii.py.
+.PHONY: bench-pii
+bench-pii: venv
+	$(BIN)/python -m bench.pii

@@ -24,6 +24,7 @@ from commands.api.deps import require_admin
 from commands.order_changes import authorize_customer
 from infra import console, http_errors
 from infra.container import Container, build_container
+from infra.customer_routes import router as customer_router
 from infra.file_routes import router as file_router
 from infra.health import router as health_router
 from infra.health import worker_beats
@@ -127,6 +128,7 @@ def create_app(
     app.include_router(file_router)
     console.mount(app)
     app.include_router(admin_reconciliation.router, dependencies=[Depends(require_admin)])
+    app.include_router(customer_router)
 
     install_error_schema(app)
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.cli_audit import audit_app
+from infra.cli_customers import customers_app
 from infra.cli_files import files_app
 from infra.cli_publishable_keys import publishable_key_app
 from infra.cli_reconcile import reconcile
@@ -32,6 +33,7 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(audit_app, name="audit")
 app.add_typer(publishable_key_app, name="publishable-key")
 app.add_typer(files_app, name="files")
+app.add_typer(customers_app, name="customers")
 app.command("reconcile")(reconcile)
 
 console = Console()
@@ -120,6 +122,9 @@ def dev(
     No DATABASE_URL: an embedded PostgreSQL under DATA_DIR. No STRIPE_API_BASE: a
     local Stripe emulator on 127.0.0.1 (when localstripe is installed).
     """
+    from infra.pii.setup import ensure_dev_master_key
+
+    ensure_dev_master_key(_settings().data_dir)
     emulator = None
     if not os.environ.get("STRIPE_API_BASE"):
         try:

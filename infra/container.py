@@ -21,6 +21,8 @@ from infra.locks import PostgresLocks, RedisLocks
 from infra.notification_store import begin_notifications
 from infra.ops_store import PostgresSecrets, PostgresWebhookInbox
 from infra.pg import Pool, open_pool
+from infra.pii.customers import Customers
+from infra.pii.setup import enable_personal_data
 from infra.projection_runtime import ProjectionRuntime
 from infra.publishable_keys import PublishableKeys
 from infra.read_models import PostgresReadModels
@@ -55,6 +57,7 @@ class Container:
     mailer: Mailer
     embedded: "EmbeddedDatabase | None" = None
     files: "Files | None" = None
+    customers: "Customers | None" = None
 
     def close(self) -> None:
         self.ledger.close()
@@ -89,6 +92,7 @@ def build_container(settings: Settings) -> Container:
     pool = open_pool(url)
     create_tables(pool)
     ledger = open_ledger(pool, url)
+    personal = enable_personal_data(settings, pool, ledger)
     begin_notifications(pool, ledger.head)
     redis_client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
     locks: Locks = RedisLocks(redis_client) if redis_client else PostgresLocks(pool)
@@ -134,4 +138,5 @@ def build_container(settings: Settings) -> Container:
         mailer=build_mailer(settings),
         embedded=embedded,
         files=build_files(settings, pool, services.secrets),
+        customers=Customers(ledger, pool, personal, utc_now) if personal else None,
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from infra.database import parse_database_url
@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     reconcile_every: float = Field(default=3600, ge=0)
     reconcile_window_days: int = Field(default=35, gt=0, le=400)
     reconcile_orphan_age_seconds: int = Field(default=3600, ge=300)
+    # Personal data (e-mails, names, addresses) sealed per customer under data keys that
+    # this key wraps (32 bytes, base64 or hex); unset: stored in clear, as before. With
+    # PII_ENCRYPTION_REQUIRED a process refuses to start without it (README: "Personal data").
+    pii_master_key: SecretStr | None = None
+    pii_encryption_required: bool = False
 
     resend_api_key: SecretStr | None = None
     resend_api_url: str | None = None
@@ -158,6 +163,22 @@ class Settings(BaseSettings):
                 ip_network(cidr, strict=False)
             except ValueError:
                 raise ValueError(f"must be IP addresses or CIDRs (got {cidr!r})") from None
+        return value
+
+    @field_validator("pii_master_key")
+    @classmethod
+    def _check_pii_master_key(cls, value: SecretStr | None) -> SecretStr | None:
+        from infra.pii.crypto import parse_master_key
+
+        if value is not None:
+            parse_master_key(value.get_secret_value())  # never echoes the value
+        return value
+
+    @field_validator("pii_encryption_required")
+    @classmethod
+    def _check_pii_required(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("pii_master_key") is None:
+            raise ValueError("is set, so PII_MASTER_KEY must be a valid key (it is unset or bad)")
         return value
 
     @field_validator("store_cors", "admin_cors", "auth_cors", "trusted_proxies", mode="before")

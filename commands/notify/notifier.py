@@ -27,6 +27,7 @@ from eventsourcing.utils import get_topic
 from commands.ledger import Ledger
 from commands.notify import messages
 from commands.notify.ports import DeliveryLog, Email
+from domain.erasure import ERASED
 from domain.inventory_level import InventoryLevel
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
@@ -119,6 +120,8 @@ class Notifier:
                 order_id=order_id,
             )
             for kind, recipient, message, order_id in decisions
+            # An erased customer's e-mail reads [erased]: nobody to write to.
+            if recipient != ERASED
         ]
 
     # --- one decision per event type ----------------------------------------------------
