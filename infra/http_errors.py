@@ -17,6 +17,7 @@ from commands.files.uploads import UploadExpired
 from commands.ledger import ConcurrentChange
 from commands.reviews import DuplicateReview
 from domain import errors as domain_errors
+from domain.erasure import NotErasableYet
 from domain.file_types import FileTooLarge, UnsupportedFileType
 from domain.stored_file import FileGone, FileInUse
 from queries.errors import ReadError
@@ -57,6 +58,7 @@ CONFLICTS: tuple[type[Exception], ...] = (
     ReviewModerated,
     FileGone,
     FileInUse,
+    NotErasableYet,
 )
 
 # Most specific first: the first class an error is an instance of decides.
