@@ -87,3 +87,12 @@ console-screenshots: venv
 # the stand-in's own list rate; see bench/reconcile.py.
 bench-reconcile: venv
 	$(BIN)/python -m bench.reconcile
+
+# A shop's life under faults, checked by the oracle after every phase (tests/simulation/).
+# SEED= (default: a fresh one), OPERATIONS= or MINUTES= (default: 300 operations).
+.PHONY: simulate
+SEED ?=
+OPERATIONS ?=
+MINUTES ?=
+simulate: venv
+	$(BIN)/python -m tests.simulation $(if $(SEED),--seed $(SEED)) $(if $(OPERATIONS),--operations $(OPERATIONS)) $(if $(MINUTES),--minutes $(MINUTES))
