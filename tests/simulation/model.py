@@ -79,6 +79,13 @@ class Placed:
     canceled: bool = False  # a cancel was acknowledged
     captured: bool = False  # an admin capture was acknowledged
     disputed: bool = False
+    amounts: set[int] = field(default_factory=set)  # refund amounts asked: each e-mail differs
+
+    def refund_amount(self, wanted: int) -> int:
+        while wanted in self.amounts:
+            wanted += 1
+        self.amounts.add(wanted)
+        return wanted
 
 
 @dataclass

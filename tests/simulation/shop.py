@@ -209,7 +209,7 @@ class Storefront:
         order = self.model.pick(op.arg)
         if order is None:
             return
-        amount = 100 + op.arg % 700
+        amount = order.refund_amount(100 + op.arg % 700)
         with self.admin() as admin:
             answer = self.send(admin, "POST", f"/admin/orders/{order.order_id}/refunds",
                                json={"amount": amount, "reason": "simulation"})  # fmt: skip
@@ -238,7 +238,7 @@ class Storefront:
         left = int(charge.get("amount_captured", 0)) - int(charge.get("amount_refunded", 0))
         if left <= 0 or order.disputed:
             return
-        amount = min(left, 100 + op.arg % 500)
+        amount = min(left, order.refund_amount(100 + op.arg % 500))
         refund = money.refund_at_stripe(order.intent_id, amount)
         order.refunds_acked += amount
         self.model.outcomes[f"{op.kind} made"] += 1

@@ -29,11 +29,13 @@ def run_short(database_url: str, seed: int) -> None:
     assert sum(outcome.model.checks.values()) >= 7, outcome.model.checks
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_shop_life_on_the_fixed_seed_keeps_every_invariant(database_url: str) -> None:
     run_short(database_url, FIXED_SEED)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_shop_life_on_a_fresh_seed_keeps_every_invariant(database_url: str) -> None:
     run_short(database_url, random.SystemRandom().randrange(1 << 31))
