@@ -101,6 +101,12 @@ class Model:
     def pick(self, arg: int) -> Placed | None:
         return self.orders[arg % len(self.orders)] if self.orders else None
 
+    def recent(self, arg: int) -> Placed | None:
+        """One of the last three orders: likely still in its grace period."""
+        if not self.orders:
+            return None
+        return self.orders[-1 - arg % min(3, len(self.orders))]
+
     def email(self) -> str:
         self.buyers += 1
         return f"buyer-{self.buyers}@example.com"
