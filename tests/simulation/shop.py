@@ -270,8 +270,11 @@ class Storefront:
             self.model.withheld_webhooks += 1
             return
         signed = money.event(event_type, obj)
-        for _ in range(2 if times == 2 else 1):
-            self.outcome("webhook", _deliver(money, signed))
+        answers = [_deliver(money, signed) for _ in range(2 if times == 2 else 1)]
+        for answer in answers:
+            self.outcome("webhook", answer)
+        if all(a is None or a.status_code >= 300 for a in answers):
+            self.model.withheld_webhooks += 1  # never taken in: reconcile must find it
 
     # --- time ---------------------------------------------------------------------------------
 
