@@ -98,3 +98,11 @@ bench-reconcile: venv
 .PHONY: bench-pii
 bench-pii: venv
 	$(BIN)/python -m bench.pii
+# A shop's life under faults, checked by the oracle after every phase (tests/simulation/).
+# SEED= (default: a fresh one), OPERATIONS= or MINUTES= (default: 300 operations).
+.PHONY: simulate
+SEED ?=
+OPERATIONS ?=
+MINUTES ?=
+simulate: venv
+	$(BIN)/python -m tests.simulation $(if $(SEED),--seed $(SEED)) $(if $(OPERATIONS),--operations $(OPERATIONS)) $(if $(MINUTES),--minutes $(MINUTES))
