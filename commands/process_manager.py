@@ -38,7 +38,16 @@ _RESERVED = get_topic(InventoryLevel.StockReserved)
 _BACKORDERED = get_topic(InventoryLevel.Backordered)
 _REMOVED = get_topic(Order.LineItemRemoved)
 # (A capture changes neither lines nor status-for-reviews: no reason to look again.)
-_ORDER_CHANGES = frozenset({_REMOVED, get_topic(Order.LineItemAdded), get_topic(Order.Canceled)})
+# A review naming an order is re-assessed when the order's lines change, when it is
+# canceled, and when it is captured (verified purchases are captured ones).
+_ORDER_CHANGES = frozenset(
+    {
+        _REMOVED,
+        get_topic(Order.LineItemAdded),
+        get_topic(Order.Canceled),
+        get_topic(Order.Captured),
+    }
+)
 _REVIEWED = get_topic(Review.Submitted)
 
 A = TypeVar("A", bound=Aggregate)
@@ -158,7 +167,7 @@ class ProcessManager:
         event: Any = ledger.mapper.to_domain_event(notification)
         also: list[str] = []
         if notification.topic == _REVIEWED:
-            if not getattr(event, "verified", False):
+            if getattr(event, "order_id", None) is None:
                 return
             order_id, also = event.order_id, [event.product_id]
         else:

@@ -1,9 +1,10 @@
 """Keeping "verified purchase" true: re-assessed whenever the order it names changes.
 
-A review names its order when it is submitted; the order may then lose the line in
-the grace period, or be canceled. The process manager calls in here on the order's
-line changes and cancellation, and on the review's own submission (an order that
-changed while the review was being written), so the flag follows the order.
+A review names its order when it is submitted; it is a verified purchase once that
+order is captured and while it still holds the product. In the grace period the order
+may still gain and lose lines, or be canceled. The process manager calls in here on the
+order's line changes, cancellation and capture, and on the review's own submission (an
+order that changed while the review was being written), so the flag follows the order.
 """
 
 from collections.abc import Callable, Iterable

@@ -18,7 +18,7 @@ from commands.order_changes import authorize_customer
 from commands.services import Services
 from domain.errors import DomainError
 from domain.order import Order
-from domain.review import Review, is_verified_purchase
+from domain.review import Review, is_verified_purchase, may_name_purchase
 
 
 class ReviewNotFound(NotFound):
@@ -67,8 +67,9 @@ def submit_review(
         raise ProductNotFound(f"There is no product {product_id!r}.")
     if order_token is not None and order_id is None:
         raise TokenWithoutOrder("A verified review names its order_id with the X-Order-Token.")
+    verified = False
     if order_id is not None:
-        _check_purchase(services, product, order_id, order_token)
+        verified = _check_purchase(services, product, order_id, order_token)
     review = Review.submit(
         product_id=product_id,
         rating=rating,
@@ -78,6 +79,7 @@ def submit_review(
         order_id=order_id,
         fresh_id=uuid4(),
         now=services.clock(),
+        verified=verified,
     )
     if order_id is not None and services.ledger.get_or_none(review.id, Review) is not None:
         raise DuplicateReview("This order has reviewed this product already.")
@@ -120,7 +122,9 @@ def _load(services: Services, review_id: UUID) -> Review:
 
 def _check_purchase(
     services: Services, product: dict[str, Any], order_id: UUID, token: str | None
-) -> None:
+) -> bool:
+    """Refuse a review naming an order that did not buy the product; answer whether it
+    is a verified purchase already (the order captured) or becomes one at capture."""
     # A wrong token answers like an unknown order: it does not tell which orders exist.
     authorize_customer(services, order_id, token)
     order = services.ledger.get_or_none(order_id, Order)
@@ -130,5 +134,6 @@ def _check_purchase(
         if order is not None and any(line.variant_id in variants for line in order.lines.values())
         else set()
     )
-    if order is None or not is_verified_purchase(order.status, bought, product["id"]):
+    if order is None or not may_name_purchase(order.status, bought, product["id"]):
         raise NotAPurchase(f"Order {order_id} did not buy product {product['id']!r}.")
+    return is_verified_purchase(order.status, bought, product["id"])

@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidRequestValue
 from domain.ids import NAMESPACE
-from domain.order import CANCELED
+from domain.order import CANCELED, CAPTURED
 
 PENDING: Final = "pending"
 APPROVED: Final = "approved"
@@ -107,12 +107,15 @@ class Review(Aggregate):
         order_id: UUID | None,
         fresh_id: UUID,
         now: datetime,
+        verified: bool | None = None,
     ) -> "Review":
         """Submit a review, pending moderation.
 
-        A verified review (one naming the order it was bought in) takes the id of
-        (product, order), so a second review of the product from that order collides
-        in the store; any other review takes ``fresh_id``.
+        A review naming the order it was bought in takes the id of (product, order), so
+        a second review of the product from that order collides in the store; any other
+        review takes ``fresh_id``. ``verified`` says whether it is a verified purchase
+        now (the order's state decides: ``is_verified_purchase``); unset, a review
+        naming an order is.
         """
         _check_rating(rating)
         _check_text("title", title, MAX_TITLE)
@@ -127,7 +130,7 @@ class Review(Aggregate):
             timestamp=now,
             product_id=product_id,
             order_id=order_id,
-            verified=order_id is not None,
+            verified=order_id is not None and (verified is None or verified),
             rating=rating,
             title=title,
             body=body,
@@ -146,7 +149,8 @@ class Review(Aggregate):
             )
 
     def reassess(self, *, still_bought: bool, reason: str, now: datetime) -> None:
-        """A review naming an order is verified exactly while that order still bought it."""
+        """A review naming an order is verified exactly while ``is_verified_purchase``
+        holds for its order (captured, still holding the product)."""
         if self.order_id is None or still_bought == self.verified:
             return
         self.trigger_event(
@@ -161,7 +165,17 @@ class Review(Aggregate):
 def is_verified_purchase(
     order_status: str, bought_product_ids: Collection[str], product_id: str
 ) -> bool:
-    """The one rule: an order that is not canceled and still holds a line of the product."""
+    """The one rule: a captured order (the buyer has paid) that still holds a line of the
+    product. In the grace period a line can still be added and removed again, so a
+    review naming an order becomes verified when the order is captured; never canceled."""
+    return order_status == CAPTURED and product_id in bought_product_ids
+
+
+def may_name_purchase(
+    order_status: str, bought_product_ids: Collection[str], product_id: str
+) -> bool:
+    """Whether a review may name this order at all: it holds the product and is not
+    canceled (verification itself follows ``is_verified_purchase``)."""
     return order_status != CANCELED and product_id in bought_product_ids
 
 

@@ -106,4 +106,4 @@ def test_an_order_token_expires_after_order_token_days(server: LiveServer, shop:
             f"/store/products/{product}/reviews", json=verified_review(order, shop), headers=token
         )
     assert expired.status_code == 404 and expired.json()["error"] == "OrderNotFound"
-    assert fresh.status_code == 201 and fresh.json()["verified"]
+    assert fresh.status_code == 201, fresh.text  # the token still opens its order

@@ -2,8 +2,8 @@
 
 On main: add a product in the grace period, review it as verified, remove it again (or
 cancel the order) — the review stayed verified. A review naming an order is now verified
-exactly while that order, not canceled, still holds the product: the process manager
-re-assesses it on every line change and on the cancellation of the order.
+exactly while that order is captured and still holds the product: the process manager
+re-assesses it on every line change, on the cancellation and on the capture of the order.
 """
 
 from __future__ import annotations
@@ -67,6 +67,12 @@ def review_of(client: httpx.Client, product_id: str, order: dict[str, Any]) -> h
     )
 
 
+def capture(server: LiveServer, order: dict[str, Any]) -> None:
+    with server.admin() as admin:
+        captured = admin.post(f"/admin/orders/{order['order_id']}/capture")
+    assert captured.status_code == 200, captured.text
+
+
 def verified_now(server: LiveServer, product_id: str) -> list[bool]:
     """Every review of the product as the admin sees it, once the worker caught up."""
     head = settled_head(server)
@@ -95,19 +101,22 @@ def test_a_product_added_reviewed_and_removed_in_the_grace_period_is_no_longer_v
         )
         assert added.status_code == 200, added.text
         [ebook_line] = [i["id"] for i in added.json()["items"] if i["variant_id"] == store.ebook]
-        # And reviews it as a verified purchase
+        # And reviews it, naming the order (not verified yet: the order is in its grace)
         reviewed = review_of(client, store.ebook_product, order)
-        assert reviewed.status_code == 201 and reviewed.json()["verified"] is True
-        assert verified_now(server, store.ebook_product) == [True]
-        # When the e-book is removed again
+        assert reviewed.status_code == 201 and reviewed.json()["verified"] is False
+        lamp = review_of(client, store.lamp_product, order)
+        assert lamp.status_code == 201, lamp.text
+        # When the e-book is removed again, and the order is captured
         removed = client.post(
             f"/store/orders/{order['order_id']}/line-items/{ebook_line}",
             json={"quantity": 0},
             headers=token,
         )
         assert removed.status_code == 200, removed.text
-    # Then the review is no longer a verified purchase; the lamp's would still be
+    capture(server, order)
+    # Then the e-book's review never became a verified purchase; the lamp's did
     assert verified_now(server, store.ebook_product) == [False]
+    assert verified_now(server, store.lamp_product) == [True]
 
 
 def test_a_canceled_orders_review_is_no_longer_verified(probe: Probe) -> None:
@@ -116,7 +125,7 @@ def test_a_canceled_orders_review_is_no_longer_verified(probe: Probe) -> None:
     with server.client() as client:
         order = placed_order(server, client, store)
         reviewed = review_of(client, store.lamp_product, order)
-        assert reviewed.status_code == 201 and reviewed.json()["verified"] is True
+        assert reviewed.status_code == 201 and reviewed.json()["verified"] is False
     with server.admin() as admin:
         canceled = admin.post(f"/admin/orders/{order['order_id']}/cancel")
         assert canceled.status_code == 200, canceled.text
@@ -131,11 +140,34 @@ def test_a_kept_purchase_stays_verified_through_other_changes(probe: Probe) -> N
     store = open_store(server)
     with server.client() as client:
         order = placed_order(server, client, store)
-        assert review_of(client, store.lamp_product, order).json()["verified"] is True
+        assert review_of(client, store.lamp_product, order).json()["verified"] is False
+        token = {"X-Order-Token": order["access_token"]}
         added = client.post(
             f"/store/orders/{order['order_id']}/line-items",
             json={"variant_id": store.ebook, "quantity": 1},
-            headers={"X-Order-Token": order["access_token"]},
+            headers=token,
         )
         assert added.status_code == 200, added.text
+        [ebook_line] = [i["id"] for i in added.json()["items"] if i["variant_id"] == store.ebook]
+        removed = client.post(
+            f"/store/orders/{order['order_id']}/line-items/{ebook_line}",
+            json={"quantity": 0},
+            headers=token,
+        )
+        assert removed.status_code == 200, removed.text
+    capture(server, order)
+    assert verified_now(server, store.lamp_product) == [True]
+    with server.client() as client:  # the e-book went again: not a purchase to review
+        ebook = review_of(client, store.ebook_product, order)
+    assert ebook.status_code == 400 and ebook.json()["error"] == "NotAPurchase"
+
+
+def test_a_review_becomes_verified_only_when_its_order_is_captured(probe: Probe) -> None:
+    server = probe.server
+    store = open_store(server)
+    with server.client() as client:
+        order = placed_order(server, client, store)
+        review_of(client, store.lamp_product, order)
+    assert verified_now(server, store.lamp_product) == [False]
+    capture(server, order)
     assert verified_now(server, store.lamp_product) == [True]

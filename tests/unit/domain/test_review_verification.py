@@ -3,7 +3,7 @@
 from uuid import UUID, uuid4
 
 from domain.order import CANCELED, CAPTURED, PLACED
-from domain.review import Review, is_verified_purchase
+from domain.review import Review, is_verified_purchase, may_name_purchase
 from tests.unit.domain.builders import NOW, later, new_event_types, replay, state
 
 ORDER = UUID("5b1f0c9e-8d63-4a47-9a57-0d7c5a1e2f33")
@@ -22,11 +22,32 @@ def verified_review() -> Review:
     )
 
 
-def test_the_rule_needs_the_product_in_an_order_that_is_not_canceled() -> None:
-    assert is_verified_purchase(PLACED, {"tee"}, "tee")
+def test_the_rule_needs_the_product_in_a_captured_order() -> None:
     assert is_verified_purchase(CAPTURED, {"tee", "mug"}, "tee")
-    assert not is_verified_purchase(PLACED, {"mug"}, "tee")
+    assert not is_verified_purchase(PLACED, {"tee"}, "tee")  # in the grace period: not yet
+    assert not is_verified_purchase(CAPTURED, {"mug"}, "tee")
     assert not is_verified_purchase(CANCELED, {"tee"}, "tee")
+
+
+def test_a_placed_order_may_be_named_by_a_review_that_is_verified_at_capture() -> None:
+    assert may_name_purchase(PLACED, {"tee"}, "tee")
+    assert may_name_purchase(CAPTURED, {"tee"}, "tee")
+    assert not may_name_purchase(PLACED, {"mug"}, "tee")
+    assert not may_name_purchase(CANCELED, {"tee"}, "tee")
+    pending = Review.submit(
+        product_id="tee",
+        rating=4,
+        title="",
+        body="",
+        author_name="Ada",
+        order_id=ORDER,
+        fresh_id=uuid4(),
+        now=NOW,
+        verified=False,
+    )
+    assert pending.verified is False
+    pending.reassess(still_bought=True, reason="order captured", now=later(minutes=61))
+    assert pending.verified is True
 
 
 def test_a_review_loses_and_regains_verification_with_its_order() -> None:
