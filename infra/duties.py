@@ -6,7 +6,10 @@ Any number of ``orderledger worker`` processes may run against one store. Each d
 back the moment that connection goes (a SIGKILL closes the socket at once), so another
 worker, trying every ``retry_seconds``, takes the duty over within about a second.
 
-A network cut is the careful case: the holder must stop before the server lets another
+A worker that takes a duty over from another waits one check interval before starting
+it, so that a holder whose connection the server closed has noticed and stopped.
+
+A silent network cut is the careful case: the holder must stop before the server lets another
 worker in. The holder asks its lock connection ``SELECT 1`` every ``check_seconds`` with
 ``tcp_user_timeout`` = ``CLIENT_GIVES_UP_MS``, so it learns of the cut and stops the duty
 within check + 3 s; the server keeps the session (and the lock) until its own keepalives
@@ -48,6 +51,10 @@ DUTIES: dict[str, int] = {
 CLIENT_GIVES_UP_MS = 3000
 SERVER_KEEPALIVE_IDLE, SERVER_KEEPALIVE_INTERVAL, SERVER_KEEPALIVE_COUNT = 5, 1, 3
 CHECK_SECONDS = 1.0
+# Taking a duty from another worker, wait its check interval and this much before starting:
+# when the server dropped the holder's connection (a proxy's cut, a terminated backend) the
+# holder learns it at its next check, and stops, before the new holder begins.
+HANDOVER_MARGIN = 0.5
 RETRY_SECONDS = 1.0
 
 HOLDERS = (
@@ -95,6 +102,7 @@ class Duty:
         self._retry = retry_seconds
         self.held = threading.Event()  # set while this worker holds the duty
         self.tenures = 0  # how many times this worker took the duty
+        self.attempts = 0  # how many times it asked for the lock
 
     def run_forever(self) -> None:
         """Until the worker stops: take the duty when free, hold it, give it up when lost."""
@@ -106,22 +114,27 @@ class Duty:
                         f"SET tcp_keepalives_interval = {SERVER_KEEPALIVE_INTERVAL}; "
                         f"SET tcp_keepalives_count = {SERVER_KEEPALIVE_COUNT}"
                     )
+                    taken_over = False
                     while not self._stop.is_set():
                         if self._try_lock(conn):
-                            self._hold(conn)
+                            self._hold(conn, taken_over=taken_over)
                             break
+                        taken_over = True  # another worker held it while we waited
                         self._stop.wait(self._retry)
             except psycopg.Error as error:
                 log.warning("duty %s: lock connection failed (%s); retrying", self.name, error)
             self._stop.wait(self._retry)
 
     def _try_lock(self, conn: psycopg.Connection[Any]) -> bool:
+        self.attempts += 1
         row = conn.execute(
             "SELECT pg_try_advisory_lock(%s, %s)", (DUTY_NAMESPACE, self.number)
         ).fetchone()
         return bool(row and row[0])
 
-    def _hold(self, conn: psycopg.Connection[Any]) -> None:
+    def _hold(self, conn: psycopg.Connection[Any], *, taken_over: bool) -> None:
+        if taken_over and self._stop.wait(self._check + HANDOVER_MARGIN):
+            return  # a holder whose connection closed learns it at its next check: let it stop
         tenure = threading.Event()
         thread = threading.Thread(target=self._perform, args=(tenure,), name=self.name, daemon=True)
         self.tenures += 1
