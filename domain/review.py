@@ -4,8 +4,8 @@ Text is kept exactly as written (no HTML is interpreted or stripped here): whoev
 renders a review must escape it.
 """
 
-from collections.abc import Collection
 import unicodedata
+from collections.abc import Collection
 from datetime import datetime
 from typing import Final
 from uuid import UUID, uuid5
