@@ -25,7 +25,7 @@ from commands.api.deps import require_admin
 from commands.order_changes import authorize_customer
 from infra import console, http_errors
 from infra.container import Container, build_container
-from infra.duties import DutyHolders, duty_holders
+from infra.duties import DutyHolders, duty_holders, expected_duties
 from infra.file_routes import router as file_router
 from infra.health import router as health_router
 from infra.health import worker_beats
@@ -215,7 +215,9 @@ def attach(app: FastAPI, container: Container) -> None:
     metrics = Metrics()
     metrics.watch_projections(container.projections.status)
     metrics.registry.register(WorkerHeartbeats(lambda: worker_beats(container.pool)))
-    metrics.registry.register(DutyHolders(lambda: duty_holders(container.pool)))
+    metrics.registry.register(
+        DutyHolders(lambda: duty_holders(container.pool), expected_duties(container))
+    )
     container.services.telemetry = PrometheusTelemetry(metrics)
     container.ledger.on_append = metrics.appends.observe
     app.state.metrics = metrics

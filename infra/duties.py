@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,10 @@ CHECK_SECONDS = 1.0
 # when the server dropped the holder's connection (a proxy's cut, a terminated backend) the
 # holder learns it at its next check, and stops, before the new holder begins.
 HANDOVER_MARGIN = 0.5
+# Sharing: a worker holding two duties more than a live peer gives one up at most this
+# often, and waits this long before asking for it again (the peer takes it meanwhile).
+YIELD_EVERY = 2.0
+YIELD_PAUSE = 5.0
 RETRY_SECONDS = 1.0
 
 HOLDERS = (
@@ -63,6 +68,23 @@ HOLDERS = (
     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objsubid = 2 "
     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
+
+# Workers with a lock connection open (holding or waiting), by name.
+LIVE_WORKERS = (
+    "SELECT DISTINCT application_name FROM pg_stat_activity "
+    "WHERE datname = current_database() AND application_name LIKE 'worker@%%'"
+)
+
+
+def expected_duties(container: Any) -> frozenset[str]:
+    """The duties the workers of this configuration run: the capture listener only with
+    Redis, the reconciler only when RECONCILE_EVERY > 0 and Stripe's records are read."""
+    expected = set(DUTIES)
+    if container.redis is None:
+        expected.discard("capture-listener")
+    if not (container.settings.reconcile_every > 0 and container.services.stripe_records):
+        expected.discard("reconciler")
+    return frozenset(expected)
 
 
 def lock_conninfo(conninfo: str, holder: str) -> str:
@@ -92,8 +114,10 @@ class Duty:
         stop: threading.Event,
         check_seconds: float = CHECK_SECONDS,
         retry_seconds: float = RETRY_SECONDS,
+        may_keep: Callable[[str], bool] | None = None,
     ) -> None:
         self.name = name
+        self._may_keep = may_keep  # asked at each check: False gives the duty to a peer
         self.number = DUTIES[name]
         self._run = run
         self._conninfo = lock_conninfo(conninfo, holder)
@@ -117,10 +141,13 @@ class Duty:
                     taken_over = False
                     while not self._stop.is_set():
                         if self._try_lock(conn):
-                            self._hold(conn, taken_over=taken_over)
-                            break
-                        taken_over = True  # another worker held it while we waited
-                        self._stop.wait(self._retry)
+                            if not self._hold(conn, taken_over=taken_over):
+                                break
+                            # Given up to a worker holding fewer: leave it time to take it.
+                            self._stop.wait(YIELD_PAUSE)
+                        else:
+                            self._stop.wait(self._retry)
+                        taken_over = True  # another worker held it, or may now
             except psycopg.Error as error:
                 log.warning("duty %s: lock connection failed (%s); retrying", self.name, error)
             self._stop.wait(self._retry)
@@ -132,9 +159,11 @@ class Duty:
         ).fetchone()
         return bool(row and row[0])
 
-    def _hold(self, conn: psycopg.Connection[Any], *, taken_over: bool) -> None:
+    def _hold(self, conn: psycopg.Connection[Any], *, taken_over: bool) -> bool:
+        """Run the duty while the lock holds; True when it was given up to a peer."""
         if taken_over and self._stop.wait(self._check + HANDOVER_MARGIN):
-            return  # a holder whose connection closed learns it at its next check: let it stop
+            return False  # a holder whose connection closed learns it at its next check
+        yielded = False
         tenure = threading.Event()
         thread = threading.Thread(target=self._perform, args=(tenure,), name=self.name, daemon=True)
         self.tenures += 1
@@ -144,6 +173,9 @@ class Duty:
         try:
             while thread.is_alive() and not self._stop.wait(self._check):
                 conn.execute("SELECT 1")
+                if self._may_keep is not None and not self._may_keep(self.name):
+                    yielded = True
+                    break
         except psycopg.Error as error:
             log.warning("duty %s: lost the lock connection (%s); stopping it", self.name, error)
         finally:
@@ -152,13 +184,60 @@ class Duty:
             self.held.clear()
         if not conn.closed and not conn.broken:
             conn.execute("SELECT pg_advisory_unlock(%s, %s)", (DUTY_NAMESPACE, self.number))
-        log.info("duty %s given up", self.name)
+        log.info("duty %s given up%s", self.name, " to a peer" if yielded else "")
+        return yielded
 
     def _perform(self, tenure: threading.Event) -> None:
         try:
             self._run(tenure)
         except Exception:
             log.exception("duty %s failed; giving it up for another try", self.name)
+
+
+class Sharing:
+    """Spread the duties over the live workers: one holding two more than a peer gives one
+    up (one every ``YIELD_EVERY``), until they differ by one at most. A worker is live while
+    its lock connections are (``pg_stat_activity``), so a dead one is never given a duty."""
+
+    def __init__(self, pool: Pool, holder: str, duties: dict[str, Duty]) -> None:
+        self._pool = pool
+        self._me = holder[:63]
+        self._duties = duties
+        self._lock = threading.Lock()
+        self._last_yield = 0.0
+        self._counts: dict[str, int] = {}
+        self._counted_at = -1.0
+
+    def may_keep(self, _duty: str) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_yield < YIELD_EVERY:
+                return True
+            mine = sum(1 for duty in self._duties.values() if duty.held.is_set())
+            if mine < 2:
+                return True
+            try:
+                counts = self._live_counts(now)
+            except Exception:  # the database away: keep what we hold
+                return True
+            others = [n for worker, n in counts.items() if worker != self._me]
+            if not others or min(others) >= mine - 1:
+                return True
+            self._last_yield = now
+            self._counted_at = -1.0  # ask again next time: the picture is changing
+            return False
+
+    def _live_counts(self, now: float) -> dict[str, int]:
+        if now - self._counted_at < CHECK_SECONDS:
+            return self._counts
+        with self._pool.connection(timeout=2.0) as conn:
+            live = conn.execute(LIVE_WORKERS).fetchall()
+            held = conn.execute(HOLDERS, (DUTY_NAMESPACE,)).fetchall()
+        counts = {str(row[0]): 0 for row in live}
+        for _, worker, _ in held:
+            counts[str(worker)] = counts.get(str(worker), 0) + 1
+        self._counts, self._counted_at = counts, now
+        return counts
 
 
 @dataclass(frozen=True)
@@ -184,10 +263,13 @@ def duty_holders(pool: Pool, timeout: float = 2.0) -> list[DutyHolder]:
 
 class DutyHolders(Collector):
     """``orderledger_duty_held{duty, worker}`` = 1 for each duty's holder, and
-    ``orderledger_duties_unheld`` (duties no worker holds: none runs them)."""
+    ``orderledger_duties_unheld`` (duties of ``expected`` no worker holds: none runs them)."""
 
-    def __init__(self, holders: Callable[[], Iterable[DutyHolder]]) -> None:
+    def __init__(
+        self, holders: Callable[[], Iterable[DutyHolder]], expected: frozenset[str]
+    ) -> None:
         self._holders = holders
+        self._expected = expected
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         held = GaugeMetricFamily(
@@ -201,6 +283,6 @@ class DutyHolders(Collector):
         if holders is not None:
             for holder in holders:
                 held.add_metric([holder.duty, holder.worker], 1)
-            unheld.add_metric([], len(set(DUTIES) - {holder.duty for holder in holders}))
+            unheld.add_metric([], len(self._expected - {holder.duty for holder in holders}))
         yield held
         yield unheld

@@ -18,7 +18,7 @@ from commands.capture import capture_payment
 from commands.process_manager import ProcessManager
 from infra.container import Container
 from infra.database import conninfo
-from infra.duties import CHECK_SECONDS, RETRY_SECONDS, Duty
+from infra.duties import CHECK_SECONDS, RETRY_SECONDS, Duty, Sharing, expected_duties
 from infra.health import worker_name
 from infra.schema import SCHEMA
 from infra.sweeper import run_sweeper
@@ -56,6 +56,7 @@ class Worker:
         self._lease_check_seconds = lease_check_seconds
         self._lease_retry_seconds = lease_retry_seconds
         self.duties: dict[str, Duty] = {}  # each duty this worker may hold (infra.duties)
+        self._sharing = Sharing(container.pool, self.name, self.duties)
         self._captures = ThreadPoolExecutor(capture_threads, thread_name_prefix="capture")
         self._in_flight: set[UUID] = set()
         self._in_flight_lock = threading.Lock()
@@ -65,6 +66,7 @@ class Worker:
 
     def start(self) -> None:
         container = self._container
+        expected = expected_duties(container)
         self._duty(
             "projections",
             lambda stop: container.projections.run(stop, poll_seconds=self._poll_seconds),
@@ -77,7 +79,7 @@ class Worker:
                 container.pool, self._submit_capture, stop, self._sweep_seconds
             ),
         )
-        if container.redis is not None:
+        if container.redis is not None and "capture-listener" in expected:
             redis_client = container.redis
             self._duty(
                 "capture-listener",
@@ -87,7 +89,7 @@ class Worker:
         from infra.file_sweeper import run_file_sweeper
 
         self._duty("file-sweeper", lambda stop: run_file_sweeper(container, stop))
-        if container.settings.reconcile_every > 0 and container.services.stripe_records:
+        if "reconciler" in expected:
             from infra.reconciliation import reconcile_on_schedule
 
             self._duty("reconciler", lambda stop: reconcile_on_schedule(container, stop))
@@ -126,6 +128,7 @@ class Worker:
             stop=self._stop,
             check_seconds=self._lease_check_seconds,
             retry_seconds=self._lease_retry_seconds,
+            may_keep=self._sharing.may_keep,
         )
         self.duties[name] = duty
         self._spawn(f"duty-{name}", duty.run_forever)

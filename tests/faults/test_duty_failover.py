@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from domain.ids import order_id_for
-from infra.duties import DUTIES, duty_holders
-from infra.health import worker_beats
+from infra.duties import DUTIES, duty_holders, expected_duties
 from infra.stripe_emulator import RunningEmulator
 from tests.e2e.conftest import fresh_database
 from tests.e2e.resend_standin import ResendStandIn, resend_standin
@@ -31,6 +31,10 @@ TAKEOVER_BOUND_SECONDS = 3.0
 WORKER = [sys.executable, "-c", "from infra.cli import main; main()", "worker"]
 # Without Redis there is no capture listener; the reconciler runs (RECONCILE_EVERY > 0).
 EXPECTED_DUTIES = set(DUTIES) - {"capture-listener"}
+
+
+def duty_holders_by_name(pool: Any) -> dict[str, str]:
+    return {holder.duty: holder.worker for holder in duty_holders(pool)}
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +60,7 @@ def test_killing_the_capture_duty_holder_mid_burst_captures_every_order_once(
         env = worker_env(url, emulator)
         env.update(RESEND_API_KEY="re_test", RESEND_API_URL=standin.url)
         pool = server.container.pool
+        assert expected_duties(server.container) == EXPECTED_DUTIES
         first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
         first = stack.enter_context(process(WORKER, env, first_log))
         # Given the first worker holding every duty and a second one standing by
@@ -70,15 +75,21 @@ def test_killing_the_capture_duty_holder_mid_burst_captures_every_order_once(
         first_name = every["capture-sweeper"]
         assert first_name.endswith(f":{first.pid}")
         assert set(every.values()) == {first_name}
+        # When a second worker starts, the two share the duties (4 and 3)
         second = stack.enter_context(process(WORKER, env, second_log))
-        wait_until(
-            lambda: any(b.worker.endswith(f":{second.pid}") for b in worker_beats(pool)),
+        shared = wait_until(
+            lambda: (
+                (h := {x.duty: x.worker for x in duty_holders(pool)}).keys() >= EXPECTED_DUTIES
+                and sorted(Counter(h.values()).values()) == [3, 4]
+                and h
+            ),
             60,
-            "the second worker to start",
+            "the two workers to share the duties",
         )
-        assert {h.duty: h.worker for h in duty_holders(pool)} == every  # it stands by
+        pids = {first.pid: first, second.pid: second}
+        assert {int(name.rsplit(":", 1)[1]) for name in shared.values()} == set(pids)
 
-        # When a burst of orders falls due and the capture duty's holder is killed mid-burst
+        # and a burst of orders falls due, and the capture duty's holder is killed mid-burst
         placing = ThreadPoolExecutor(1).submit(place, server, ORDERS)
         wait_until(
             lambda: count_events(url, ":PaymentCollection.CaptureSucceeded") >= 1,
@@ -86,24 +97,35 @@ def test_killing_the_capture_duty_holder_mid_burst_captures_every_order_once(
             "the first captures",
         )
         captured_before = count_events(url, ":PaymentCollection.CaptureSucceeded")
-        first.send_signal(signal.SIGKILL)
+        victim_pid = int(duty_holders_by_name(pool)["capture-sweeper"].rsplit(":", 1)[1])
+        survivor = pids[next(pid for pid in pids if pid != victim_pid)]
+        pids[victim_pid].send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
-        first.wait(timeout=10)
-        intents = placing.result(timeout=120)
-        orders = [order_id_for(pi) for pi in intents]
-        assert captured_before < ORDERS, "the burst was over before the kill"
+        pids[victim_pid].wait(timeout=10)
+        # Then the survivor holds every duty within the takeover bound
         taken = wait_until(
             lambda: (
-                (h := {x.duty: x.worker for x in duty_holders(pool)}).keys() >= EXPECTED_DUTIES
+                (h := duty_holders_by_name(pool)).keys() >= EXPECTED_DUTIES
+                and set(h.values()) == {f"{h['capture-sweeper']}"}
+                and h["capture-sweeper"].endswith(f":{survivor.pid}")
                 and h
             ),
             TAKEOVER_BOUND_SECONDS + 2,
-            "the second worker to take every duty over",
+            "the surviving worker to take every duty over",
         )
         takeover = time.monotonic() - killed_at
-        assert set(taken.values()) == {taken["capture-sweeper"]} != {first_name}
-        assert taken["capture-sweeper"].endswith(f":{second.pid}")
         assert takeover <= TAKEOVER_BOUND_SECONDS, takeover
+        assert len(taken) == len(EXPECTED_DUTIES)
+        # as /health/status and the metrics say
+        with server.client() as client:
+            assert client.get("/health/status").json()["duties"] == taken
+            metrics = client.get("/metrics").text
+        holder = taken["capture-sweeper"]
+        assert f'orderledger_duty_held{{duty="capture-sweeper",worker="{holder}"}} 1.0' in metrics
+        assert "orderledger_duties_unheld 0.0" in metrics  # (no capture listener: no Redis)
+        intents = placing.result(timeout=120)
+        orders = [order_id_for(pi) for pi in intents]
+        assert captured_before < ORDERS, "the burst was over before the kill"
 
         # Then every order is captured, each once at Stripe and once in the ledger
         wait_until(
