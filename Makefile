@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PACKAGES := domain commands projections queries infra
 PYTEST_ARGS ?=
 
+.PHONY: bench-scale
 .PHONY: venv run test test-embedded lint fmt bench-capture bench-audit bench-projections bench bench-write bench-http bench-reads bench-lag bench-growth bench-reconcile
 
 venv: $(VENV)/.installed
@@ -106,3 +107,7 @@ OPERATIONS ?=
 MINUTES ?=
 simulate: venv
 	$(BIN)/python -m tests.simulation $(if $(SEED),--seed $(SEED)) $(if $(OPERATIONS),--operations $(OPERATIONS)) $(if $(MINUTES),--minutes $(MINUTES))
+# Storefront reads on the primary alone vs with a streaming standby, checkout with one vs
+# two API processes (a throwaway primary + standby from pg_config --bindir); see bench/scale.py.
+bench-scale: venv
+	$(BIN)/python -m bench.scale

@@ -25,6 +25,7 @@ from commands.order_changes import authorize_customer
 from infra import console, http_errors
 from infra.container import Container, build_container
 from infra.customer_routes import router as customer_router
+from infra.duties import DutyHolders, duty_holders, expected_duties
 from infra.file_routes import router as file_router
 from infra.health import router as health_router
 from infra.health import worker_beats
@@ -32,9 +33,11 @@ from infra.health_metrics import WorkerHeartbeats
 from infra.medusa.catalog_reads import MedusaCatalogReads
 from infra.medusa.surface import medusa_app
 from infra.publishable_keys import StorefrontKeys
+from infra.read_replicas import StandbyMetrics
 from infra.reads_by_id import attach_reads_by_id
 from infra.reconciliation import FindingsGauge, ReconciliationRuns
 from infra.settings import Settings
+from infra.standby_reads import AsyncStandbyReads
 from infra.storefront_reads import AsyncStorefrontReads
 from infra.web.admin_gate import AdminGate
 from infra.web.client_identity import ClientAddress, Identities, TrustedProxies
@@ -76,7 +79,9 @@ def create_app(
         container = make_container()
         attach(app, container)
         mount_medusa(app, container)
-        storefront = await AsyncStorefrontReads.open(container.database_url)
+        storefront = await AsyncStorefrontReads.open(
+            container.database_url, standbys=read_from_standbys(app, container)
+        )
         app.state.storefront_reads = storefront
         positions = attach_reads_by_id(app, container, storefront)
         worker = Worker(container) if run_worker else None
@@ -202,6 +207,9 @@ def attach(app: FastAPI, container: Container) -> None:
     metrics = Metrics()
     metrics.watch_projections(container.projections.status)
     metrics.registry.register(WorkerHeartbeats(lambda: worker_beats(container.pool)))
+    metrics.registry.register(
+        DutyHolders(lambda: duty_holders(container.pool), expected_duties(container))
+    )
     container.services.telemetry = PrometheusTelemetry(metrics)
     container.ledger.on_append = metrics.appends.observe
     app.state.metrics = metrics
@@ -224,6 +232,15 @@ def attach(app: FastAPI, container: Container) -> None:
         app.state.file_url = container.files.url_for
     app.state.reconciliation_runs = ReconciliationRuns(container.pool)
     metrics.registry.register(FindingsGauge(app.state.reconciliation_runs))
+
+
+def read_from_standbys(app: FastAPI, container: Container) -> AsyncStandbyReads | None:
+    """READ_DATABASE_URL: watch the standbys (lag metrics) and read the views there."""
+    if container.standbys is None:
+        return None
+    container.standbys.start()
+    app.state.metrics.registry.register(StandbyMetrics(container.standbys))
+    return AsyncStandbyReads(container.standbys)
 
 
 def mount_medusa(app: FastAPI, container: Container) -> None:

@@ -60,9 +60,38 @@ def _container(settings: Settings):  # type: ignore[no-untyped-def]
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API processes (each with its own pools); needs Redis.")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API."""
+    if workers > 1:
+        _serve_processes(host, port, workers)
+        return
     _serve(host, port, run_worker=False)
+
+
+def _serve_processes(host: str, port: int, workers: int) -> None:
+    """``workers`` API processes on one port (``infra.api_processes``)."""
+    import uvicorn
+
+    from infra.api_processes import refusal
+    from infra.web.client_identity import UVICORN_OPTIONS
+
+    why_not = refusal(_settings(), workers)
+    if why_not is not None:
+        errors.print(f"orderledger: {why_not}")
+        raise typer.Exit(2)
+    uvicorn.run(
+        "infra.api_processes:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        **UVICORN_OPTIONS,
+    )
 
 
 def _serve(

@@ -26,9 +26,11 @@ from infra.pii.setup import enable_personal_data
 from infra.projection_runtime import ProjectionRuntime
 from infra.publishable_keys import PublishableKeys
 from infra.read_models import PostgresReadModels
+from infra.read_replicas import Standbys, standby_urls
 from infra.resend_mailer import build_mailer
 from infra.schema import create_tables
 from infra.settings import Settings
+from infra.standby_reads import StandbyReads
 from infra.stored_reader import attach_stored_reader
 from infra.stripe_gateway import StripeGateway, StripeWebhookVerifier
 from infra.stripe_records import StripeRecordsReader
@@ -58,8 +60,12 @@ class Container:
     embedded: "EmbeddedDatabase | None" = None
     files: "Files | None" = None
     customers: "Customers | None" = None
+    standbys: "Standbys | None" = None  # READ_DATABASE_URL (infra.read_replicas)
 
     def close(self) -> None:
+        if self.standbys is not None:
+            self.standbys.close()
+        self.read_models.close()
         self.ledger.close()
         self.pool.close()
         if self.redis is not None:
@@ -123,6 +129,7 @@ def build_container(settings: Settings) -> Container:
         log.info("projection %s changed shape: rebuilding it", stale)
         projections.rebuild(stale)
     secret = settings.stripe_webhook_secret
+    standbys = build_standbys(settings, url)
     return Container(
         settings=settings,
         database_url=url,
@@ -134,9 +141,20 @@ def build_container(settings: Settings) -> Container:
         webhook_verifier=StripeWebhookVerifier(secret.get_secret_value() if secret else None),
         redis=redis_client,
         projections=projections,
-        read_models=PostgresReadModels(pool, projections),
+        read_models=PostgresReadModels(
+            pool, projections, StandbyReads(standbys) if standbys else None
+        ),
         mailer=build_mailer(settings),
         embedded=embedded,
         files=build_files(settings, pool, services.secrets),
         customers=Customers(ledger, pool, personal, utc_now) if personal else None,
+        standbys=standbys,
     )
+
+
+def build_standbys(settings: Settings, primary_url: str) -> "Standbys | None":
+    """The hot standbys of READ_DATABASE_URL; their monitor starts with the API."""
+    urls = standby_urls(settings.read_database_url)
+    if not urls:
+        return None
+    return Standbys(primary_url, urls, max_lag_seconds=settings.read_standby_max_lag_seconds)

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from infra.duties import duty_holders
 from infra.pg import Pool
 from infra.schema import SCHEMA
 
@@ -126,6 +127,26 @@ def status_of(container: Any) -> dict[str, Any]:
             for beat in beats
         ],
         "views": views,
+        # Which worker runs each duty now (infra.duties); a duty missing here runs nowhere.
+        "duties": {holder.duty: holder.worker for holder in duty_holders(container.pool)},
+        **standbys_of(container),
+    }
+
+
+def standbys_of(container: Any) -> dict[str, Any]:
+    """READ_DATABASE_URL's standbys: whether reads go there now, and how far behind."""
+    standbys = getattr(container, "standbys", None)
+    if standbys is None:
+        return {}
+    return {
+        "standbys": [
+            {
+                "name": name,
+                "reading": standbys.usable_index_ok(index),
+                "lag_seconds": standbys.lag_seconds[index],
+            }
+            for index, name in enumerate(standbys.names)
+        ]
     }
 
 

@@ -1,33 +1,56 @@
 """Queries over the views and the catalog tables (adapter for ``queries.ports.ReadModels``)."""
 
+import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from psycopg.rows import dict_row
 
 from infra.pg import Pool
-from infra.projection_runtime import ProjectionRuntime, wait_for_position
+from infra.projection_runtime import VIEWS_POSITION, ProjectionRuntime, wait_for_position
+from infra.read_replicas import wait_on
 from infra.schema import SCHEMA
 from infra.view_store import VIEWS
+
+if TYPE_CHECKING:
+    from infra.standby_reads import StandbyReads
 
 Row = dict[str, Any]
 
 
 class PostgresReadModels:
-    def __init__(self, pool: Pool, runtime: ProjectionRuntime) -> None:
+    def __init__(
+        self, pool: Pool, runtime: ProjectionRuntime, standbys: "StandbyReads | None" = None
+    ) -> None:
         self._pool = pool
         self._runtime = runtime
+        self._standbys = standbys  # READ_DATABASE_URL: a standby first (infra.read_replicas)
 
     def _all(self, query: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
+        if self._standbys is not None:
+            rows = self._standbys.all(query, params)
+            if rows is not None:
+                return rows
         with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(query, params)
             return cur.fetchall()
 
+    def close(self) -> None:
+        if self._standbys is not None:
+            self._standbys.close()
+
     def wait_for(self, position: int, views: Sequence[str], timeout: float = 2.0) -> bool:
-        return wait_for_position(self._pool, position, views, timeout)
+        if self._standbys is None:
+            return wait_for_position(self._pool, position, views, timeout)
+
+        def look() -> int | None:  # on the standby the next read goes to (or the primary)
+            rows = self._all(VIEWS_POSITION, (list(views),))
+            return int(rows[0]["position"]) if rows else None
+
+        return wait_on(look, position, timeout, time.sleep)
 
     def admin_orders(self, *, status: str | None, limit: int, offset: int) -> tuple[list[Row], int]:
         where, params = ("WHERE status = %s", [status]) if status else ("", [])

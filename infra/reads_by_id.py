@@ -9,8 +9,9 @@ from commands.order_changes import authorize_customer
 from commands.services import Services
 from infra.database import conninfo
 from infra.health_metrics import ViewWaiters
+from infra.read_replicas import STANDBY_POLL
 from infra.storefront_reads import AsyncStorefrontReads
-from infra.view_positions import PostgresViewPositions
+from infra.view_positions import FALLBACK_POLL, PostgresViewPositions
 from infra.view_store import VIEWS
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ def attach_reads_by_id(
         events_table=(recorder.datastore.schema, recorder.events_table_name),
         max_waiters=container.settings.view_waiters_max,
         wait_seconds=container.settings.view_wait_seconds,
+        # A standby gets no NOTIFY: after the primary's, look again at this pace.
+        fallback_poll=STANDBY_POLL if storefront.standbys is not None else FALLBACK_POLL,
     )
     positions.start()
     metrics = getattr(app.state, "metrics", None)

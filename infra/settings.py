@@ -31,6 +31,10 @@ class Settings(BaseSettings):
 
     database_url: str | None = None  # unset → embedded PostgreSQL under DATA_DIR
     redis_url: str | None = None  # unset → Postgres timers and locks
+    # Hot standbys the views are read from (comma-separated URLs); unset: the primary.
+    read_database_url: str | None = None
+    # A standby further behind than this is left out (its reads go to the primary).
+    read_standby_max_lag_seconds: float = Field(default=1.0, gt=0, le=600)
     data_dir: Path = Path(".orderledger")
 
     stripe_api_key: SecretStr = SecretStr("sk_test_local")
@@ -121,6 +125,17 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str | None) -> str | None:
         if value is not None:
             parse_database_url(value)
+        return value
+
+    @field_validator("read_database_url")
+    @classmethod
+    def _check_read_database_urls(cls, value: str | None) -> str | None:
+        for number, url in enumerate((value or "").split(","), 1):
+            if url.strip():
+                try:
+                    parse_database_url(url.strip())
+                except ValueError as error:
+                    raise ValueError(f"URL {number}: {error}") from None
         return value
 
     @field_validator("redis_url")

@@ -9,7 +9,7 @@ sync pool's, so an outage still answers 503.
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psycopg import AsyncConnection, OperationalError
 from psycopg.rows import DictRow, dict_row
@@ -20,6 +20,9 @@ from infra.pg import AsyncCheckUnlessRecent
 from infra.projection_runtime import FIRST_WAIT, LONGEST_WAIT, VIEWS_POSITION
 from infra.schema import SCHEMA
 from infra.view_store import VIEWS
+
+if TYPE_CHECKING:
+    from infra.standby_reads import AsyncStandbyReads
 
 Row = dict[str, Any]
 
@@ -58,11 +61,22 @@ FROM {SCHEMA}.products p WHERE p.id = %(product)s
 
 
 class AsyncStorefrontReads:
-    def __init__(self, pool: "AsyncConnectionPool[AsyncConnection[DictRow]]") -> None:
+    def __init__(
+        self,
+        pool: "AsyncConnectionPool[AsyncConnection[DictRow]]",
+        standbys: "AsyncStandbyReads | None" = None,
+    ) -> None:
         self._pool = pool
+        self.standbys = standbys  # READ_DATABASE_URL: a standby first (infra.read_replicas)
 
     @classmethod
-    async def open(cls, database_url: str, *, max_size: int = 10) -> "AsyncStorefrontReads":
+    async def open(
+        cls,
+        database_url: str,
+        *,
+        max_size: int = 10,
+        standbys: "AsyncStandbyReads | None" = None,
+    ) -> "AsyncStorefrontReads":
         pool: AsyncConnectionPool[AsyncConnection[DictRow]] = AsyncConnectionPool(
             conninfo(database_url),
             min_size=1,
@@ -73,12 +87,31 @@ class AsyncStorefrontReads:
             check=AsyncCheckUnlessRecent(),
         )
         await pool.open(wait=True, timeout=30.0)
-        return cls(pool)
+        if standbys is not None:
+            await standbys.open()
+        return cls(pool, standbys)
 
     async def close(self) -> None:
+        if self.standbys is not None:
+            await self.standbys.close()
         await self._pool.close()
 
     async def _all(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any], *, again: bool = True
+    ) -> list[Row]:
+        if self.standbys is not None and again:
+            rows = await self.standbys.all(query, params)
+            if rows is not None:
+                return rows
+        return await self._primary(query, params, again=again)
+
+    async def primary_rows(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any]
+    ) -> list[Row]:
+        """A read of the primary whatever the standbys (the event store's, say)."""
+        return await self._primary(query, params)
+
+    async def _primary(
         self, query: str, params: Sequence[Any] | Mapping[str, Any], *, again: bool = True
     ) -> list[Row]:
         async with self._pool.connection() as conn:
@@ -91,7 +124,7 @@ class AsyncStorefrontReads:
         # The server dropped this connection since its last check (the pool checks those
         # that have not answered for a second); the pool discards it on its return, and a
         # read can be asked again, once, on another.
-        return await self._all(query, params, again=False)
+        return await self._primary(query, params, again=False)
 
     async def rows(self, query: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Row]:
         """Any read of ours on this pool (the reads by id and the views' positions)."""

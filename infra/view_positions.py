@@ -103,7 +103,8 @@ class PostgresViewPositions:
     async def last_position_of(self, aggregate_ids: Sequence[UUID]) -> int | None:
         if not aggregate_ids:
             return None
-        rows = await self._reads.rows(self.last_of(len(aggregate_ids)), list(aggregate_ids))
+        # The event store is the primary's: a standby may not have the event yet.
+        rows = await self._reads.primary_rows(self.last_of(len(aggregate_ids)), list(aggregate_ids))
         position = rows[0]["position"] if rows else None
         return int(position) if position is not None else None
 
@@ -114,7 +115,7 @@ class PostgresViewPositions:
         rows = await self._reads.rows(VIEWS_POSITION, (list(views),))
         if rows and int(rows[0]["position"]) >= position:
             return True
-        head = await self._reads.rows(self._head, ())
+        head = await self._reads.primary_rows(self._head, ())
         if position > int(head[0]["head"]):
             raise PositionBeyondHead(
                 f"The log has no notification {position} yet: min_position must be a "

@@ -1,5 +1,7 @@
 """The background work: projectors, process manager, capture listener and sweeper.
 
+Each of those duties runs in one worker at a time however many run (``infra.duties``).
+
 ``orderledger worker`` runs it alone; ``orderledger dev`` runs it inside the API
 process. Stopping lets the capture or batch in flight finish.
 """
@@ -15,6 +17,8 @@ from uuid import UUID
 from commands.capture import capture_when_woken
 from commands.process_manager import ProcessManager
 from infra.container import Container
+from infra.database import conninfo
+from infra.duties import CHECK_SECONDS, RETRY_SECONDS, Duty, Sharing, expected_duties
 from infra.health import worker_name
 from infra.schema import SCHEMA
 from infra.sweeper import run_sweeper
@@ -39,6 +43,8 @@ class Worker:
         process_poll_seconds: float = 0.2,
         capture_threads: int = CAPTURE_THREADS,
         name: str | None = None,
+        lease_check_seconds: float = CHECK_SECONDS,
+        lease_retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self._container = container
         self.name = name or worker_name()  # its heartbeat's name in /health/status
@@ -47,6 +53,10 @@ class Worker:
         self._sweep_seconds = sweep_seconds or container.settings.capture_sweep_seconds
         self._process_poll_seconds = process_poll_seconds
         self._threads: list[threading.Thread] = []
+        self._lease_check_seconds = lease_check_seconds
+        self._lease_retry_seconds = lease_retry_seconds
+        self.duties: dict[str, Duty] = {}  # each duty this worker may hold (infra.duties)
+        self._sharing = Sharing(container.pool, self.name, self.duties)
         self._captures = ThreadPoolExecutor(capture_threads, thread_name_prefix="capture")
         self._in_flight: set[UUID] = set()
         self._in_flight_lock = threading.Lock()
@@ -56,35 +66,33 @@ class Worker:
 
     def start(self) -> None:
         container = self._container
-        self._spawn(
-            "projections", container.projections.run, self._stop, poll_seconds=self._poll_seconds
+        expected = expected_duties(container)
+        self._duty(
+            "projections",
+            lambda stop: container.projections.run(stop, poll_seconds=self._poll_seconds),
         )
-        self._spawn("process-manager", self._follow)
+        self._duty("process-manager", self._follow)
         self._spawn("heartbeat", self._beat)
-        self._spawn(
+        self._duty(
             "capture-sweeper",
-            run_sweeper,
-            container.pool,
-            self._submit_capture,
-            self._stop,
-            self._sweep_seconds,
+            lambda stop: run_sweeper(
+                container.pool, self._submit_capture, stop, self._sweep_seconds
+            ),
         )
-        if container.redis is not None:
-            self._spawn(
+        if container.redis is not None and "capture-listener" in expected:
+            redis_client = container.redis
+            self._duty(
                 "capture-listener",
-                listen_for_due_captures,
-                container.redis,
-                self._submit_capture,
-                self._stop,
+                lambda stop: listen_for_due_captures(redis_client, self._submit_capture, stop),
             )
         self._start_notifications()
         from infra.file_sweeper import run_file_sweeper
 
-        self._spawn("file-sweeper", run_file_sweeper, container, self._stop)
-        if container.settings.reconcile_every > 0 and container.services.stripe_records:
+        self._duty("file-sweeper", lambda stop: run_file_sweeper(container, stop))
+        if "reconciler" in expected:
             from infra.reconciliation import reconcile_on_schedule
 
-            self._spawn("reconciler", reconcile_on_schedule, container, self._stop)
+            self._duty("reconciler", lambda stop: reconcile_on_schedule(container, stop))
 
     def _start_notifications(self) -> None:
         """The notifier decides e-mails from the log; the sender delivers them."""
@@ -99,16 +107,31 @@ class Worker:
             container.ledger, deliveries, clock, ops_email=container.settings.ops_email
         )
 
-        def follow() -> None:
-            while not self._stop.is_set():
+        def follow(stop: threading.Event) -> None:
+            while not stop.is_set():
                 try:
                     notifier.catch_up()
                 except Exception:
                     log.exception("notifier failed; retrying")
-                self._stop.wait(self._process_poll_seconds)
+                stop.wait(self._process_poll_seconds)
 
-        self._spawn("notifier", follow)
-        self._spawn("mail-sender", Sender(deliveries, container.mailer, clock).run, self._stop)
+        self._duty("notifier", follow)
+        self._duty("mail-sender", Sender(deliveries, container.mailer, clock).run)
+
+    def _duty(self, name: str, run: Callable[[threading.Event], Any]) -> None:
+        """Run ``run(stop)`` while this worker holds the duty (``infra.duties``)."""
+        duty = Duty(
+            name,
+            run,
+            conninfo=conninfo(self._container.database_url),
+            holder=self.name,
+            stop=self._stop,
+            check_seconds=self._lease_check_seconds,
+            retry_seconds=self._lease_retry_seconds,
+            may_keep=self._sharing.may_keep,
+        )
+        self.duties[name] = duty
+        self._spawn(f"duty-{name}", duty.run_forever)
 
     def _spawn(self, name: str, target: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         thread = threading.Thread(target=target, args=args, kwargs=kwargs, name=name, daemon=True)
@@ -135,13 +158,13 @@ class Worker:
         except Exception as error:
             log.warning("could not sign off the heartbeat: %s", error)
 
-    def _follow(self) -> None:
-        while not self._stop.is_set():
+    def _follow(self, stop: threading.Event) -> None:
+        while not stop.is_set():
             try:
                 self.process_manager.catch_up()
             except Exception:
                 log.exception("process manager failed; retrying")
-            self._stop.wait(self._process_poll_seconds)
+            stop.wait(self._process_poll_seconds)
 
     def _submit_capture(self, order_id: UUID) -> None:
         """Hand a due capture to the pool; an order already queued or running is skipped."""
