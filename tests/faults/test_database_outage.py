@@ -196,6 +196,11 @@ def _run_outage(server: LiveServer, proxy: TcpProxy, direct_url: str) -> OutageR
         thread.start()
     pause = threading.Event()
     pause.wait(HEALTHY_BEFORE)
+    # The cut comes once a checkout has gone through (on a loaded machine the first
+    # one can take longer than HEALTHY_BEFORE), bounded.
+    healthy_by = time.monotonic() + 60
+    while not record.completed and time.monotonic() < healthy_by:
+        pause.wait(0.05)
     before_cut = len(record.completed)
     proxy.cut()
     cut_at = time.monotonic()
