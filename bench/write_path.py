@@ -7,7 +7,7 @@ In a fresh database ``orderledger_bench_write`` a store is written first
 orders) with the matching catalog imported. Then, in each of ``--repeats`` runs
 (in alternating order):
 
-* use case: ``commands.checkout._place`` for ``--orders`` open carts, one after
+* use case: ``commands.checkout.place_under_lock`` for ``--orders`` open carts, one after
   the other, each with an authorized PaymentIntent as Stripe would return it (a
   value object: no Stripe call). Exactly what ``complete`` and the webhook do
   under their lock: look for the order, load the cart, price it from the
@@ -42,7 +42,7 @@ from bench.report import print_table
 from bench.shop import ShopGenerator
 from commands.catalog import CatalogSlice
 from commands.catalog_import import import_catalog
-from commands.checkout import _place
+from commands.checkout import place_under_lock
 from commands.ledger import Ledger
 from commands.ports import PaymentIntent
 from commands.services import Services
@@ -110,7 +110,7 @@ def run_use_case(services: Services, carts: list[OpenCart]) -> dict[str, float]:
     try:
         started = time.perf_counter()
         for cart in carts:
-            if not _place(services, authorized(cart), "storefront").created:
+            if not place_under_lock(services, authorized(cart), "storefront").created:
                 raise RuntimeError(f"{cart.intent_id} was placed before")
         seconds = time.perf_counter() - started
     finally:
