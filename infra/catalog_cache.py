@@ -36,34 +36,21 @@ from commands.catalog import (
     ShippingOption,
     Variant,
 )
-from infra.database import conninfo
+from infra.catalog_notify import CHANNEL
+from infra.catalog_store import PostgresCatalog
+from infra.pg import Pool
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "orderledger_catalog"
-CATALOG_TABLES = (
-    "regions",
-    "stock_locations",
-    "sales_channels",
-    "shipping_options",
-    "products",
-    "variants",
-)
 
-
-def catalog_triggers(schema: str) -> tuple[str, ...]:
-    """Idempotent DDL: one statement-level trigger per catalog table, all one function."""
-    function = (
-        f"CREATE OR REPLACE FUNCTION {schema}.notify_catalog_changed() RETURNS trigger "
-        f"LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_notify('{CHANNEL}', TG_TABLE_NAME); "
-        "RETURN NULL; END $$"
-    )
-    triggers = (
-        f"CREATE OR REPLACE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-        f"ON {schema}.{table} FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_catalog_changed()"
-        for table in CATALOG_TABLES
-    )
-    return (function, *triggers)
+def cached_catalog(pool: Pool, max_age: float) -> tuple[CatalogStore, "CatalogListener | None"]:
+    """The catalog store over ``pool``, cached and kept fresh by NOTIFY unless ``max_age`` is 0."""
+    store = PostgresCatalog(pool)
+    if max_age <= 0:
+        return store, None
+    cached = CachedCatalog(store, max_age=max_age)
+    dsn = pool.conninfo if isinstance(pool.conninfo, str) else pool.conninfo()
+    return cached, CatalogListener(dsn, cached).start()
 
 
 class CachedCatalog:
@@ -210,8 +197,9 @@ def _young(entry: tuple[float, Any] | None, oldest: float) -> Any:
 class CatalogListener:
     """The thread that LISTENs for catalog changes and tells the cache."""
 
-    def __init__(self, database_url: str, cache: CachedCatalog, *, retry_after: float = 1.0):
-        self._url = database_url
+    def __init__(self, dsn: str, cache: CachedCatalog, *, retry_after: float = 1.0):
+        """``dsn``: a libpq connection string (``infra.database.conninfo`` of the URL)."""
+        self._dsn = dsn
         self._cache = cache
         self._retry_after = retry_after
         self._stop = threading.Event()
@@ -229,7 +217,7 @@ class CatalogListener:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                with psycopg.connect(conninfo(self._url), autocommit=True) as conn:
+                with psycopg.connect(self._dsn, autocommit=True) as conn:
                     conn.execute(
                         psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(CHANNEL))
                     )

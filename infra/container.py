@@ -7,15 +7,13 @@ from pathlib import Path
 
 import redis
 
-from commands.catalog import CatalogStore
 from commands.ledger import Ledger
 from commands.notify.ports import Mailer
 from commands.ports import Locks
 from commands.services import Services
 from infra.admin_keys import AdminKeys
 from infra.alerts import LoggingAlerts
-from infra.catalog_cache import CachedCatalog, CatalogListener
-from infra.catalog_store import PostgresCatalog
+from infra.catalog_cache import CatalogListener, cached_catalog
 from infra.database import apply_ssl_environment, event_store_env
 from infra.embedded_db import EmbeddedDatabase, start_embedded_postgres
 from infra.files import Files, build_files
@@ -102,7 +100,7 @@ def build_container(settings: Settings) -> Container:
         settings.stripe_api_base,
         request_incremental=settings.stripe_request_incremental_authorization,
     )
-    catalog, catalog_listener = checkout_catalog(pool, url, settings.catalog_cache_seconds)
+    catalog, catalog_listener = cached_catalog(pool, settings.catalog_cache_seconds)
     services = Services(
         ledger=ledger,
         catalog=catalog,
@@ -142,14 +140,3 @@ def build_container(settings: Settings) -> Container:
         files=build_files(settings, pool, services.secrets),
         catalog_listener=catalog_listener,
     )
-
-
-def checkout_catalog(
-    pool: Pool, database_url: str, max_age: float
-) -> tuple[CatalogStore, CatalogListener | None]:
-    """The catalog store, cached and kept fresh by NOTIFY unless ``max_age`` is 0."""
-    store = PostgresCatalog(pool)
-    if max_age <= 0:
-        return store, None
-    cached = CachedCatalog(store, max_age=max_age)
-    return cached, CatalogListener(database_url, cached).start()

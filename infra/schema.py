@@ -3,7 +3,7 @@
 Every statement is idempotent, so ``orderledger db init`` can run at every start.
 """
 
-from infra.catalog_cache import catalog_triggers
+from infra.catalog_notify import catalog_triggers
 from infra.pg import Pool
 
 SCHEMA = "orderledger"
