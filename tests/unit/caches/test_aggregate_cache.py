@@ -6,6 +6,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
+from eventsourcing.domain import Snapshot
 from eventsourcing.persistence import IntegrityError
 
 from commands.aggregate_cache import AggregateCache
@@ -87,3 +88,23 @@ def test_given_a_save_refused_by_the_version_check_then_the_ledger_forgets_what_
     assert ledger.cache.get([cart.id]) == {}
     fresh = ledger.get_cached(cart.id)[cart.id]
     assert set(fresh.lines) == {"l1"}  # type: ignore[attr-defined]
+
+
+def test_a_snapshot_taken_from_the_saved_level_is_the_one_the_library_takes_from_the_store() -> (
+    None
+):
+    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    level = a_level(stocked=100)
+    ledger.save_all(level)
+    for i in range(24):  # the 25th version is saved by the last of these
+        level.reserve(1, order_id=f"o{i}", line_id="l", now=NOW)
+        ledger.save_all(level)
+    assert ledger.snapshots is not None
+    taken = list(ledger.snapshots.get(level.id))
+    assert [s.originator_version for s in taken] == [25]
+
+    # The library's way: the level loaded back from the store at that version.
+    library = Snapshot.take(ledger.repository.get(level.id, version=25))
+
+    assert taken[0].state == library.state  # type: ignore[attr-defined]
+    assert ledger.repository.get(level.id).reserved == 24
