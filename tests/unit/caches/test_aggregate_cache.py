@@ -108,3 +108,23 @@ def test_a_snapshot_taken_from_the_saved_level_is_the_one_the_library_takes_from
 
     assert taken[0].state == library.state  # type: ignore[attr-defined]
     assert ledger.repository.get(level.id).reserved == 24
+
+
+def test_given_a_held_cart_when_a_copy_changes_its_lines_in_place_then_the_held_one_does_not() -> (
+    None
+):
+    cache = AggregateCache()
+    cart = start_cart()
+    cart.add_line(line_id="l1", variant_id="v1", quantity=1, now=NOW)
+    cart.collect_events()
+    cache.put([cart])
+
+    mine = cache.get([cart.id])[cart.id]
+    mine.lines["l1"]["quantity"] = 7  # type: ignore[attr-defined]
+    mine.add_line(line_id="l2", variant_id="v2", quantity=1, now=NOW)  # type: ignore[attr-defined]
+    mine.payment_intent_ids.append("pi_x")  # type: ignore[attr-defined]
+
+    held = cache.get([cart.id])[cart.id]
+    assert held.lines == {"l1": cart.lines["l1"]} and cart.lines["l1"]["quantity"] == 1  # type: ignore[attr-defined]
+    assert held.payment_intent_ids == [] and held.version == cart.version  # type: ignore[attr-defined]
+    assert vars(held) == vars(cart)
