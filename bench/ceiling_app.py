@@ -90,7 +90,7 @@ def create_ceiling_app(database_url: str, redis_url: str, stripe_base: str) -> F
                 placed = place_in_memory(cart, held["levels"], held["catalog"], now=now)
                 events = [e for aggregate in placed for e in aggregate.collect_events()]
                 prepared[str(cart.cart.id)] = (cart.intent_id, events)
-        return [{"cart_id": str(c.cart.id), **c.intent_json()} for c in carts]
+        return [c.intent_json() for c in carts]  # each names its cart_id
 
     @app.post("/ceiling/carts/{cart_id}/complete")
     def complete(cart_id: str) -> dict[str, Any]:

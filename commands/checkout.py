@@ -131,14 +131,41 @@ def _reusable_intent(services: Services, cart: Cart, total: int) -> PaymentInten
 
 
 def complete_cart(services: Services, cart_id: UUID) -> PlacedOrder:
-    """The storefront's trigger: the cart's PaymentIntent must be authorized for its total."""
-    cart = load_cart(services, cart_id)
+    """The storefront's trigger: the cart's PaymentIntent must be authorized for its total.
+
+    The cart as this process holds it names the PaymentIntent (one read fewer); a placement
+    on it is version-checked like any other. Any other outcome on a held cart — no
+    session, not authorized (which may move the amount at Stripe), refused — is decided
+    again on the cart read fresh.
+    """
+    held = services.ledger.get_cached(cart_id).get(cart_id)
+    if not isinstance(held, Cart):
+        return _complete(services, load_cart(services, cart_id), held=False)
+    try:
+        return _complete(services, held, held=True)
+    except _DecideOnFreshState:
+        pass
+    except OrderNotCreated:
+        fresh = load_cart(services, cart_id)
+        if (fresh.payment_intent_id, fresh.is_completed) == (held.payment_intent_id, False):
+            # Refused on the cart as it stands (place_order read it fresh before
+            # refusing), for the payment it names: the refusal stands.
+            raise
+        return _complete(services, fresh, held=False)
+    return _complete(services, load_cart(services, cart_id), held=False)
+
+
+def _complete(services: Services, cart: Cart, *, held: bool) -> PlacedOrder:
     if cart.is_completed and cart.completed_order_id is not None:
         return _complete_again(services, UUID(cart.completed_order_id))
     if cart.payment_intent_id is None:
+        if held:
+            raise _DecideOnFreshState
         raise PaymentSessionMissing("The cart has no payment session; create one first.")
     intent = services.payments.retrieve_payment_intent(cart.payment_intent_id)
     if not intent.is_authorized:
+        if held:
+            raise _DecideOnFreshState
         intent = _amount_in_line(services, cart, intent)
         record_payment_seen(services, cart.id, intent)
         raise PaymentNotAuthorized(

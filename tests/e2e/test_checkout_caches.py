@@ -155,3 +155,53 @@ def test_a_price_changed_in_one_process_is_charged_by_the_other_within_the_bound
     assert order is not None
     assert [line.unit_price for line in order.lines.values()] == [3100]
     assert order.total == session.json()["amount"]
+
+
+def add_line(client: httpx.Client, cart_id: str, variant: str) -> None:
+    answer = client.post(
+        f"/store/carts/{cart_id}/line-items", json={"variant_id": variant, "quantity": 1}
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_cart_changed_in_the_other_process_is_completed_for_what_it_now_holds(
+    two: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = two
+    shop = open_shop(a, stock=10)
+    with a.client() as at_a, b.client() as at_b:
+        # Given A holds the cart with one line and its payment session
+        cart = cart_with(at_a, shop, quantity=1)
+        first = at_a.post(f"/store/carts/{cart['id']}/payment-session").json()
+        # When B adds a line and moves the session to the new total, which is authorized
+        add_line(at_b, cart["id"], shop.other_variant)
+        second = at_b.post(f"/store/carts/{cart['id']}/payment-session").json()
+        assert second["amount"] > first["amount"]
+        assert authorize_at_stripe(b, second["payment_intent_id"]) == "requires_capture"
+        # Then A, whose held cart is behind, places the order for both lines
+        placed = at_a.post(f"/store/carts/{cart['id']}/complete")
+    assert placed.status_code == 200, placed.text
+    order = a.container.ledger.get_or_none(order_id_for(second["payment_intent_id"]), Order)
+    assert order is not None and order.total == second["amount"]
+    assert len(order.lines) == 2
+
+
+def test_a_newer_payment_started_in_the_other_process_is_the_one_completed(
+    two: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = two
+    shop = open_shop(a, stock=10)
+    with a.client() as at_a, b.client() as at_b:
+        # Given A holds the cart with an authorized PaymentIntent
+        cart, first = authorized_cart(a, at_a, shop, quantity=1)
+        # When B changes the cart: its session releases that hold and starts another
+        add_line(at_b, cart["id"], shop.other_variant)
+        second = at_b.post(f"/store/carts/{cart['id']}/payment-session").json()
+        assert second["payment_intent_id"] != first
+        assert authorize_at_stripe(b, second["payment_intent_id"]) == "requires_capture"
+        # Then A completes with the newer one, not refusing on the released one it holds
+        placed = at_a.post(f"/store/carts/{cart['id']}/complete")
+    assert placed.status_code == 200, placed.text
+    assert a.container.ledger.get_or_none(order_id_for(second["payment_intent_id"]), Order)
+    assert a.container.ledger.get_or_none(order_id_for(first), Order) is None
+    assert a.stripe().v1.payment_intents.retrieve(first).status == "canceled"
