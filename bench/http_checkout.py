@@ -1,20 +1,24 @@
-"""``POST /store/carts/{id}/complete`` against the real server, beside a bare FastAPI endpoint.
+"""``POST /store/carts/{id}/complete`` against the real server, beside its ceiling and a bare
+FastAPI endpoint.
 
-    python -m bench.http_checkout [--concurrency 16] [--seconds 6] [--repeats 3] [--carts 1500]
+    python -m bench.http_checkout [--concurrency 16] [--seconds 6] [--repeats 3] [--carts 3000]
 
 In a fresh database ``orderledger_bench_http``, ``bench.shop.ShopGenerator`` writes
 a store (stocked levels, ``--store-orders`` orders) and its catalog is imported.
-Three processes are started on 127.0.0.1: the API as production runs it
+Four processes are started on 127.0.0.1: the API as production runs it
 (``orderledger serve``: PostgreSQL, Redis db 10 for locks and rate limits, Stripe
 through the official SDK at ``STRIPE_API_BASE``), the Stripe stand-in
 (``bench.stripe_standin``, answering in microseconds, so Stripe's latency is not
-measured) and the bare FastAPI app (``bench.bare_app``, same uvicorn settings).
+measured), the bare FastAPI app (``bench.bare_app``, same uvicorn settings) and the
+ceiling (``bench.ceiling_app``, same settings: per completion one Stripe SDK call to the
+stand-in, one Redis lock, one library ``save`` of the same events, decided beforehand).
 
 Each run opens ``--carts`` carts (lines, shipping, payment session; written in
 bulk through the ledger, their PaymentIntents registered at the stand-in as
 authorized), then the driver (``bench.http_load``, its own process) completes
 them with ``--concurrency`` workers for ``--seconds`` after a 1 s warm-up; the
-same driver then posts to the bare endpoint as long. Each completion is the
+same driver then completes as many carts the ceiling opened itself, and posts to the
+bare endpoint as long. Each completion is the
 whole checkout: retrieve the PaymentIntent at the stand-in, take the Redis lock,
 load the cart, price it, reserve stock, save order + payment + cart + levels in
 one transaction. Figures are medians over ``--repeats`` runs (sides alternate).
@@ -66,7 +70,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=16, help="driver workers (16)")
     parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per run (6)")
     parser.add_argument("--repeats", type=int, default=3, help="runs; the median counts (3)")
-    parser.add_argument("--carts", type=int, default=1_500, help="carts opened per run (1500)")
+    parser.add_argument("--carts", type=int, default=3_000, help="carts opened per run (3000)")
     parser.add_argument(
         "--store-orders", type=int, default=2_000, help="orders in the store beforehand (2000)"
     )
