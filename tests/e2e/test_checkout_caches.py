@@ -205,3 +205,29 @@ def test_a_newer_payment_started_in_the_other_process_is_the_one_completed(
     assert a.container.ledger.get_or_none(order_id_for(second["payment_intent_id"]), Order)
     assert a.container.ledger.get_or_none(order_id_for(first), Order) is None
     assert a.stripe().v1.payment_intents.retrieve(first).status == "canceled"
+
+
+def test_a_location_skipped_on_held_stock_is_decided_again_on_fresh_stock(
+    two: tuple[LiveServer, LiveServer],
+) -> None:
+    a, b = two
+    shop = open_shop(a, stock=1, paris_stock=10)
+    with b.client() as at_b:
+        # Given B holds Berlin sold out (Paris stocked), and A restocks Berlin
+        cart = cart_with(at_b, shop, quantity=1, shipping=shop.shipping_no_location)
+        intent = at_b.post(f"/store/carts/{cart['id']}/payment-session").json()
+        assert authorize_at_stripe(b, intent["payment_intent_id"]) == "requires_capture"
+        assert at_b.post(f"/store/carts/{cart['id']}/complete").status_code == 200
+        catalog: dict[str, Any] = shop.catalog(stock=5, backorder=False, paris_stock=10)
+        with a.admin() as admin:
+            assert admin.post("/admin/catalog", json=catalog).status_code == 200
+        # When B places another line: held, Berlin looks short and Paris would take it
+        cart = cart_with(at_b, shop, quantity=2, shipping=shop.shipping_no_location)
+        intent = at_b.post(f"/store/carts/{cart['id']}/payment-session").json()
+        assert authorize_at_stripe(b, intent["payment_intent_id"]) == "requires_capture"
+        placed = at_b.post(f"/store/carts/{cart['id']}/complete")
+    # Then the channel's first location, restocked, takes it
+    assert placed.status_code == 200, placed.text
+    order = b.container.ledger.get_or_none(order_id_for(intent["payment_intent_id"]), Order)
+    assert order is not None
+    assert [line.location_id for line in order.lines.values()] == [shop.berlin]
