@@ -69,6 +69,11 @@ bench-write: venv
 bench-http: venv
 	$(BIN)/python -m bench.http_checkout
 
+# Checkout's catalog cache: commit of a price change -> cache dropped (NOTIFY); see bench/catalog_staleness.py.
+.PHONY: bench-staleness
+bench-staleness: venv
+	$(BIN)/python -m bench.catalog_staleness
+
 # Storefront GETs (product, order by PaymentIntent) vs a bare FastAPI JSON endpoint.
 bench-reads: venv
 	$(BIN)/python -m bench.reads

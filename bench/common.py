@@ -67,7 +67,8 @@ def recreate_database(server: str, name: str) -> str:
 @contextmanager
 def bench_database(name: str, *, keep: bool = False) -> Iterator[str]:
     """A fresh database ``orderledger_bench_<name>`` (dropped afterwards); yields its URL."""
-    database = f"orderledger_bench_{name}"
+    # BENCH_DB_SUFFIX keeps benchmarks run side by side on one server apart.
+    database = f"orderledger_bench_{name}{os.environ.get('BENCH_DB_SUFFIX', '')}"
     server = server_url()
     url = recreate_database(server, database)
     try:

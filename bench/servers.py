@@ -131,6 +131,25 @@ def bare_server(logs: Path) -> Server:
     return _start("bare-fastapi", argv, port, _clean_env(), logs)
 
 
+def ceiling_server(logs: Path, *, database_url: str, redis_url: str, stripe_base: str) -> Server:
+    """``bench.ceiling_app``: one Stripe call, one Redis lock, one library save per completion."""
+    port = free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.ceiling_app",
+        "--port",
+        str(port),
+        "--database-url",
+        database_url,
+        "--redis-url",
+        redis_url,
+        "--stripe-base",
+        stripe_base,
+    ]
+    return _start("ceiling", argv, port, _clean_env(), logs)
+
+
 def stripe_standin(logs: Path) -> Server:
     port = free_port()
     argv = [sys.executable, "-m", "bench.stripe_standin", "--port", str(port)]

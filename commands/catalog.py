@@ -7,7 +7,7 @@ upsert, validated as a whole before anything is written.
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Annotated, Protocol
+from typing import Annotated, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -211,3 +211,17 @@ class CatalogStore(CatalogLookup, Protocol):
     def upsert(self, catalog: CatalogFile) -> None:
         """Insert or update everything in ``catalog`` except inventory, in one transaction."""
         ...
+
+
+@runtime_checkable
+class CachedCatalogStore(CatalogStore, Protocol):
+    """A catalog store that answers from a cache (``infra.catalog_cache``)."""
+
+    def uncached(self) -> CatalogStore:
+        """The store underneath, read fresh."""
+        ...
+
+
+def fresh_catalog(store: CatalogStore) -> CatalogStore:
+    """``store`` read fresh: a decision made again must not stand on cached prices."""
+    return store.uncached() if isinstance(store, CachedCatalogStore) else store

@@ -11,7 +11,10 @@ import logging
 from dataclasses import dataclass
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
+
 from commands.carts import load_cart, record_payment_seen
+from commands.catalog import fresh_catalog
 from commands.checkout_rules import check_ready_to_pay
 from commands.errors import (
     AmountMismatchAtCheckout,
@@ -37,7 +40,7 @@ from commands.stock import Levels, candidate_locations, reserve_line
 from commands.stripe_payments import release_hold_quietly
 from domain.capture_timing import editable_until
 from domain.cart import PAYABLE_STATUSES, Cart
-from domain.errors import CartStateConflict, InsufficientStock
+from domain.errors import CartStateConflict, DomainError, InsufficientStock
 from domain.ids import order_id_for
 from domain.money import Money
 from domain.order import Order
@@ -128,14 +131,41 @@ def _reusable_intent(services: Services, cart: Cart, total: int) -> PaymentInten
 
 
 def complete_cart(services: Services, cart_id: UUID) -> PlacedOrder:
-    """The storefront's trigger: the cart's PaymentIntent must be authorized for its total."""
-    cart = load_cart(services, cart_id)
+    """The storefront's trigger: the cart's PaymentIntent must be authorized for its total.
+
+    The cart as this process holds it names the PaymentIntent (one read fewer); a placement
+    on it is version-checked like any other. Any other outcome on a held cart — no
+    session, not authorized (which may move the amount at Stripe), refused — is decided
+    again on the cart read fresh.
+    """
+    held = services.ledger.get_cached(cart_id).get(cart_id)
+    if not isinstance(held, Cart):
+        return _complete(services, load_cart(services, cart_id), held=False)
+    try:
+        return _complete(services, held, held=True)
+    except _DecideOnFreshState:
+        pass
+    except OrderNotCreated:
+        fresh = load_cart(services, cart_id)
+        if (fresh.payment_intent_id, fresh.is_completed) == (held.payment_intent_id, False):
+            # Refused on the cart as it stands (place_order read it fresh before
+            # refusing), for the payment it names: the refusal stands.
+            raise
+        return _complete(services, fresh, held=False)
+    return _complete(services, load_cart(services, cart_id), held=False)
+
+
+def _complete(services: Services, cart: Cart, *, held: bool) -> PlacedOrder:
     if cart.is_completed and cart.completed_order_id is not None:
         return _complete_again(services, UUID(cart.completed_order_id))
     if cart.payment_intent_id is None:
+        if held:
+            raise _DecideOnFreshState
         raise PaymentSessionMissing("The cart has no payment session; create one first.")
     intent = services.payments.retrieve_payment_intent(cart.payment_intent_id)
     if not intent.is_authorized:
+        if held:
+            raise _DecideOnFreshState
         intent = _amount_in_line(services, cart, intent)
         record_payment_seen(services, cart.id, intent)
         raise PaymentNotAuthorized(
@@ -183,10 +213,15 @@ def place_order(services: Services, intent: PaymentIntent, *, cause: str) -> Pla
     When it cannot be placed (stock short, amounts differ, cart already completed
     with another payment) nothing is saved, the hold is released at Stripe, and
     ``OrderNotCreated`` is raised.
+
+    It is first decided on the carts, levels and catalog this process holds
+    (``_place_on_held_state``); only a save the event store accepted stands on that.
+    Anything else — a conflict, a refusal, a location skipped, a cart that is not
+    plainly ready — is decided again, here, on state read fresh from the store.
     """
     with services.locks.hold(f"payment-intent:{intent.id}"):
         try:
-            return retry_on_conflict(lambda: _place(services, intent, cause))
+            return place_under_lock(services, intent, cause)
         except REFUSALS as error:
             _release_hold(services, intent, str(error))
             raise OrderNotCreated(
@@ -194,12 +229,48 @@ def place_order(services: Services, intent: PaymentIntent, *, cause: str) -> Pla
             ) from error
 
 
-def _place(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder:
+def place_under_lock(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder:
+    """What ``place_order`` does holding the lock: on held state, else on fresh state."""
+    placed = _place_on_held_state(services, intent, cause)
+    if placed is not None:
+        return placed
+    return retry_on_conflict(lambda: _place(services, intent, cause, held=False))
+
+
+class _DecideOnFreshState(Exception):
+    """Held state led somewhere other than a plain placement: read it fresh and decide again."""
+
+
+def _place_on_held_state(
+    services: Services, intent: PaymentIntent, cause: str
+) -> PlacedOrder | None:
+    """The placement decided on held state and accepted by the store, or None."""
+    try:
+        return _place(services, intent, cause, held=True)
+    except (IntegrityError, _DecideOnFreshState, DomainError):
+        # The store refused a stale decision (and the ledger dropped what it held of
+        # those aggregates), or held state refused: neither stands until fresh state
+        # says so.
+        return None
+
+
+def _place(services: Services, intent: PaymentIntent, cause: str, *, held: bool) -> PlacedOrder:
+    """``held``: decide on the cart and levels this process holds and on the catalog
+    cache; the order is then not read at all (placing it saves its first version,
+    which the store refuses if it exists). Otherwise every read is fresh."""
     ledger = services.ledger
     order_id = order_id_for(intent.id)
     cart_id = _cart_id_of(intent)
-    # The order (if placed before) and the cart, read together.
-    found = ledger.get_all(order_id, *([cart_id] if cart_id is not None else []))
+    if held:
+        if cart_id is None:
+            raise _DecideOnFreshState
+        found = ledger.get_cached(cart_id)
+        cart_held = found.get(cart_id)
+        if not isinstance(cart_held, Cart) or cart_held.is_completed:
+            raise _DecideOnFreshState
+    else:
+        # The order (if placed before) and the cart, read together.
+        found = ledger.get_all(order_id, *([cart_id] if cart_id is not None else []))
     existing = found.get(order_id)
     if isinstance(existing, Order):
         return PlacedOrder(order_id, None, existing.status, None, created=False)
@@ -214,7 +285,7 @@ def _place(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder
         raise CartStateConflict("The cart has started a newer payment session since this one.")
 
     now = services.clock()
-    catalog = catalog_for_cart(services.catalog, cart)
+    catalog = catalog_for_cart(services.catalog if held else fresh_catalog(services.catalog), cart)
     priced = price_cart(cart, catalog)
     check_ready_to_pay(priced, catalog)
     expected = Money(priced.total, priced.region.currency)
@@ -225,12 +296,17 @@ def _place(services: Services, intent: PaymentIntent, cause: str) -> PlacedOrder
         )
 
     locations = candidate_locations(catalog, cart.sales_channel_id, priced.shipping_option)
-    levels = Levels(ledger)
+    levels = Levels(ledger, held=held)
     levels.prefetch((line.variant_id, location) for line in priced.lines for location in locations)
     lines = [
         reserve_line(levels, line, locations, order_id=str(order_id), now=now)
         for line in priced.lines
     ]
+    if held and any(
+        line.location_id != levels.first_stocked(line.variant_id, locations) for line in lines
+    ):
+        # A location skipped for want of stock it may have had: not on held state.
+        raise _DecideOnFreshState
     token = _token(services, order_id)
     order = Order.place(
         cart_id=str(cart.id),

@@ -23,8 +23,10 @@ from domain.order import Order
 class Levels:
     """The inventory levels one command touches, each loaded once."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, *, held: bool = False) -> None:
+        """``held``: as this process holds them where it does (``Ledger.get_cached``)."""
         self._ledger = ledger
+        self._held = held
         self._levels: dict[tuple[str, str], InventoryLevel | None] = {}
 
     def get(self, variant_id: str, location_id: str) -> InventoryLevel | None:
@@ -38,9 +40,15 @@ class Levels:
     def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
         """Load the levels of these (variant, location) pairs together, in one read."""
         wanted = {key: inventory_level_id_for(*key) for key in keys if key not in self._levels}
-        found = self._ledger.get_many(InventoryLevel, *wanted.values())
+        ids = list(wanted.values())
+        read = self._ledger.get_cached(*ids) if self._held else self._ledger.get_all(*ids)
+        found = {i: a for i, a in read.items() if isinstance(a, InventoryLevel)}
         for key, level_id in wanted.items():
             self._levels[key] = found.get(level_id)
+
+    def first_stocked(self, variant_id: str, locations: list[str]) -> str | None:
+        """The first of ``locations`` with a level for the variant (as loaded)."""
+        return next((loc for loc in locations if self.get(variant_id, loc) is not None), None)
 
     def touched(self) -> list[InventoryLevel]:
         return [

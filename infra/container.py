@@ -13,7 +13,7 @@ from commands.ports import Locks
 from commands.services import Services
 from infra.admin_keys import AdminKeys
 from infra.alerts import LoggingAlerts
-from infra.catalog_store import PostgresCatalog
+from infra.catalog_cache import CatalogListener, cached_catalog
 from infra.database import apply_ssl_environment, event_store_env
 from infra.embedded_db import EmbeddedDatabase, start_embedded_postgres
 from infra.files import Files, build_files
@@ -61,8 +61,11 @@ class Container:
     files: "Files | None" = None
     customers: "Customers | None" = None
     standbys: "Standbys | None" = None  # READ_DATABASE_URL (infra.read_replicas)
+    catalog_listener: CatalogListener | None = None
 
     def close(self) -> None:
+        if self.catalog_listener is not None:
+            self.catalog_listener.stop()
         if self.standbys is not None:
             self.standbys.close()
         self.read_models.close()
@@ -107,9 +110,10 @@ def build_container(settings: Settings) -> Container:
         settings.stripe_api_base,
         request_incremental=settings.stripe_request_incremental_authorization,
     )
+    catalog, catalog_listener = cached_catalog(pool, settings.catalog_cache_seconds)
     services = Services(
         ledger=ledger,
-        catalog=PostgresCatalog(pool),
+        catalog=catalog,
         payments=payments,
         locks=locks,
         webhooks=PostgresWebhookInbox(pool),
@@ -149,6 +153,7 @@ def build_container(settings: Settings) -> Container:
         files=build_files(settings, pool, services.secrets),
         customers=Customers(ledger, pool, personal, utc_now) if personal else None,
         standbys=standbys,
+        catalog_listener=catalog_listener,
     )
 
 

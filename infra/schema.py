@@ -3,6 +3,7 @@
 Every statement is idempotent, so ``orderledger db init`` can run at every start.
 """
 
+from infra.catalog_notify import catalog_triggers
 from infra.pg import Pool
 
 SCHEMA = "orderledger"
@@ -147,6 +148,9 @@ STATEMENTS: tuple[str, ...] = (
         since timestamptz NOT NULL,
         ok boolean NOT NULL,
         report jsonb NOT NULL)""",
+    # Issue 25: every committed change to a catalog table NOTIFYs the API processes'
+    # catalog caches (infra/catalog_cache.py).
+    *catalog_triggers(SCHEMA),
 )
 
 

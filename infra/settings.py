@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # How long such a read waits (then min_position answers X-View-Caught-Up: false,
     # and a read by id 503 ViewBehind).
     view_wait_seconds: float = Field(default=2.0, gt=0, le=60)
+    # Checkout's catalog cache (infra/catalog_cache.py): dropped on every change NOTIFYd
+    # by the catalog tables' triggers, and an entry read again once this old; 0: off.
+    catalog_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
     # Log lines as JSON or text; unset: text for `dev` or a terminal, JSON otherwise.
     log_format: Literal["json", "text"] | None = None
     # Reconciliation with Stripe (the worker's duty; 0 turns it off): how often, over
