@@ -321,6 +321,9 @@ def test_review_photos_show_only_once_the_review_is_approved(
         )
         approved = admin.post(f"/admin/reviews/{review_id}/approve")
     assert len(queue.json()["data"][0]["photos"]) == 2  # the moderator sees them
+    assert server.container.read_models.wait_for(
+        int(approved.headers["X-Ledger-Position"]), ["reviews", "review_photos"], timeout=30
+    )  # the console reads the views as they stand
     with signed_in(server) as console:
         page = console.get("/console/reviews", params={"status": "approved"})
     assert page.status_code == 200, page.text
