@@ -59,18 +59,6 @@ class JsonFormatter(logging.Formatter):
         return line if getattr(record, "redacted", False) else redact(line)
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """JSON lines on stderr for every logger (uvicorn's access log is replaced by ours)."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = name != "uvicorn.access"
-
-
 class Metrics:
     """The service's metrics in its own registry (so several apps can live in one process)."""
 

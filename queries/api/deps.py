@@ -59,23 +59,3 @@ def caught_up_with(*views: str) -> Any:
         response.headers["X-View-Caught-Up"] = "true" if reached else "false"
 
     return Depends(wait)
-
-
-def caught_up(models: ReadModels, response: Response, position: int | None, *views: str) -> None:
-    """Superseded by ``caught_up_with`` (this one holds a request thread while it waits,
-    and has neither the head check nor the waiter bound); no router here uses it. Kept
-    only until branches written against it are merged onto ``caught_up_with``."""
-    if position is None:
-        return
-    reached = models.wait_for(position, views)
-    response.headers["X-View-Caught-Up"] = "true" if reached else "false"
-
-
-async def storefront_caught_up(
-    reads: StorefrontReads, response: Response, position: int | None, *views: str
-) -> None:
-    """Superseded by ``caught_up_with`` (no head check, no waiter bound), as ``caught_up``."""
-    if position is None:
-        return
-    reached = await reads.wait_for(position, views)
-    response.headers["X-View-Caught-Up"] = "true" if reached else "false"

@@ -7,23 +7,17 @@ import io
 import json
 import logging
 import re
-import socket
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from infra.app import create_app
-from infra.database import conninfo, parse_database_url
 from infra.stripe_emulator import RunningEmulator
 from infra.web.observability import JsonFormatter
 from tests.e2e.checkout_flow import authorized_cart
 from tests.e2e.conftest import LiveServer, open_shop, running_server
-from tests.e2e.tcp_proxy import TcpProxy
 
 
 def admin_routes() -> list[tuple[str, str]]:
@@ -212,49 +206,3 @@ def test_logs_carry_no_email_key_token_or_client_secret_after_a_checkout(
     assert '"request_id": "<email>", "method": "GET", "route": "/health"' in output
     for leak in ("ada@example.com", live_server.admin_key, secret, done["access_token"]):
         assert leak not in output
-
-
-def _tcp_postgres(database_url: str) -> tuple[str, int] | None:
-    url = parse_database_url(database_url)
-    if url.host.startswith("/") or not url.host:
-        url = parse_database_url("postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        with socket.create_connection((url.host, int(url.port)), timeout=1):
-            return url.host, int(url.port)
-    except OSError:
-        return None
-
-
-def test_readiness_flips_to_503_without_the_database_and_back(
-    database_url: str, redis_url: str, stripe_emulator: RunningEmulator
-) -> None:
-    target = _tcp_postgres(database_url)
-    if target is None:
-        pytest.skip("needs PostgreSQL over TCP on 127.0.0.1 to put a proxy in between")
-    proxy = TcpProxy(target)
-    proxy.start()
-    name = f"orderledger_ready_{uuid.uuid4().hex[:8]}"
-    admin_url = f"postgresql://postgres@{target[0]}:{target[1]}/postgres"
-    with psycopg.connect(conninfo(admin_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        url = f"postgresql://postgres@127.0.0.1:{proxy.port}/{name}"
-        with running_server(url, redis_url, stripe_emulator) as server, server.client() as client:
-            deadline = time.monotonic() + 15
-            while client.get("/health/ready").status_code != 200:
-                assert time.monotonic() < deadline, client.get("/health/ready").text
-            proxy.cut()
-            down = client.get("/health/ready")
-            assert down.status_code == 503
-            assert "postgres" in down.json()["problems"]
-            assert client.get("/health").status_code == 200
-            proxy.start()
-            deadline = time.monotonic() + 20
-            while (answer := client.get("/health/ready")).status_code != 200:
-                assert time.monotonic() < deadline, answer.text
-    finally:
-        proxy.cut()
-        with psycopg.connect(conninfo(admin_url), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
