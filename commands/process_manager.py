@@ -177,8 +177,7 @@ class ProcessManager:
             return
         ever_held = [line.variant_id for line in order.lines.values()]
         if notification.topic == _REMOVED:
-            before: Order = ledger.repository.get(order_id, version=event.originator_version - 1)
-            ever_held += [line.variant_id for line in before.lines.values()]
+            ever_held.append(event.variant_id or _removed_variant_from_history(ledger, event))
 
         def load(ids: list[UUID]) -> dict[UUID, Review]:
             found = {i: r for i in ids if (r := decisions.get(i, Review)) is not None}
@@ -242,6 +241,13 @@ class ProcessManager:
             now=services.clock(),
         )
         decisions.changed(level)
+
+
+def _removed_variant_from_history(ledger: Any, event: Any) -> str:
+    """For a removal stored before ``LineItemRemoved.variant_id``: the line as it stood."""
+    before: Order = ledger.repository.get(event.originator_id, version=event.originator_version - 1)
+    variant: str = before.lines[event.line_id].variant_id
+    return variant
 
 
 def _shortfall_from_history(ledger: Any, event: Any) -> int:

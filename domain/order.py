@@ -61,6 +61,9 @@ class Order(Aggregate):
     class LineItemRemoved(Aggregate.Event):
         line_id: str
         changed_by: str
+        # The variant the removed line held (a review of it is no longer a verified
+        # purchase); None on removals recorded before the field existed.
+        variant_id: str | None = None
 
         def apply(self, order: "Order") -> None:
             del order.lines[self.line_id]
@@ -226,7 +229,11 @@ class Order(Aggregate):
                     "The last line item cannot be removed; cancel the order instead."
                 )
             self.trigger_event(
-                self.LineItemRemoved, timestamp=now, line_id=line_id, changed_by=changed_by
+                self.LineItemRemoved,
+                timestamp=now,
+                line_id=line_id,
+                changed_by=changed_by,
+                variant_id=line.variant_id,
             )
             return
         check_line_quantity(quantity)
