@@ -7,10 +7,15 @@ first result instead of moving money again:
   share, a checkout that could not place its order, an orphan nobody owns);
 - ``capture:{payment_collection_id}`` captures the main PaymentIntent's share, and
   ``capture:{payment_collection_id}:{payment_intent_id}`` a supplementary one's;
-- ``refund:{payment_collection_id}:{version}`` is the collection's n-th refund (with
-  ``:{payment_intent_id}`` for a supplementary PaymentIntent's share).
+- ``refund:{payment_collection_id}:request:{digest}`` is the refund one request asked
+  for, named by the caller's own Idempotency-Key (so that a retry after a crash whose
+  refund Stripe's webhook recorded meanwhile is still the same refund), and
+  ``refund:{payment_collection_id}:{version}`` the collection's n-th refund where the
+  caller named none (each with ``:{payment_intent_id}`` for a supplementary
+  PaymentIntent's share).
 """
 
+import hashlib
 import logging
 
 from commands.ports import PaymentGateway, PaymentIntent
@@ -50,17 +55,24 @@ def capture_share(
     return payments.capture_payment_intent(payment_intent_id, amount=amount, idempotency_key=key)
 
 
+def refund_name(version: int, request_key: str | None) -> str:
+    """Which refund of the collection this is: the request's, or the n-th (``version``)."""
+    if request_key is None:
+        return str(version)
+    return "request:" + hashlib.sha256(request_key.encode()).hexdigest()[:32]
+
+
 def refund_share(
     payments: PaymentGateway,
     payment_collection_id: object,
-    version: int,
+    refund: str,
     payment_intent_id: str,
     amount: int,
     *,
     main: bool,
 ) -> str:
-    """Refund ``amount`` of one PaymentIntent: the collection's refund at ``version``."""
-    key = _share_key(f"refund:{payment_collection_id}:{version}", payment_intent_id, main=main)
+    """Refund ``amount`` of one PaymentIntent: the collection's refund named ``refund``."""
+    key = _share_key(f"refund:{payment_collection_id}:{refund}", payment_intent_id, main=main)
     return payments.refund_payment_intent(payment_intent_id, amount=amount, idempotency_key=key)
 
 

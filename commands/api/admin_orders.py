@@ -3,7 +3,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Response
 from pydantic import Field
 
 from commands import cancellation, capture, refunds
@@ -36,12 +36,26 @@ def cancel(
     return {"order_id": str(order_id), "status": "canceled"}
 
 
+# Named, a refund's retries stay one refund at Stripe even after a crash (commands.refunds).
+RequestKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
 @router.post("/{order_id}/refunds")
 def refund(
-    order_id: UUID, body: RefundBody, services: ServicesDep, key_id: AdminKeyId, response: Response
+    order_id: UUID,
+    body: RefundBody,
+    services: ServicesDep,
+    key_id: AdminKeyId,
+    response: Response,
+    idempotency_key: RequestKey = None,
 ) -> dict[str, object]:
     position = refunds.refund_payment(
-        services, order_id, amount=body.amount, reason=body.reason, by=f"admin-key:{key_id}"
+        services,
+        order_id,
+        amount=body.amount,
+        reason=body.reason,
+        by=f"admin-key:{key_id}",
+        request_key=f"admin-key:{key_id}:{idempotency_key}" if idempotency_key else None,
     )
     tell_position(response, position)
     return {"order_id": str(order_id), "refunded": body.amount}
