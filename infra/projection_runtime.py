@@ -11,8 +11,6 @@ import threading
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -22,8 +20,15 @@ from psycopg_pool import PoolTimeout
 
 from commands.ledger import Ledger
 from infra.pg import Pool
+from infra.projection_batches import Advanced, LogReader, Reader, share_out
+from infra.projection_registry import (
+    VIEWS_CHANNEL,
+    ProjectionStatus,
+    ensure_views,
+    generation_of,
+    statuses,
+)
 from infra.view_store import (
-    DATA,
     VIEWS,
     PostgresViewStore,
     create_indexes,
@@ -53,65 +58,11 @@ PAGE_SIZE = 2_000
 REBUILD_BATCH = 10_000
 POLL_SECONDS = 1.0
 
-SETUP = (
-    f"CREATE SCHEMA IF NOT EXISTS {VIEWS}",
-    f"CREATE SCHEMA IF NOT EXISTS {DATA}",
-    f"""CREATE TABLE IF NOT EXISTS {VIEWS}.registry (
-        projection text PRIMARY KEY,
-        generation integer NOT NULL,
-        spec text NOT NULL,
-        switched_at timestamptz NOT NULL DEFAULT now())""",
-    f"""CREATE TABLE IF NOT EXISTS {VIEWS}.tracking (
-        projection text NOT NULL,
-        generation integer NOT NULL,
-        position bigint NOT NULL DEFAULT 0,
-        updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (projection, generation))""",
-)
-
-
-@dataclass(frozen=True)
-class ProjectionStatus:
-    name: str
-    generation: int
-    position: int
-    head: int
-    lag_events: int
-    lag_seconds: float
-
-
 Progress = Callable[[int, int], None]  # (position reached, head)
 
 
 def _lock_key(name: str) -> str:
     return f"projection:{name}"
-
-
-@dataclass(frozen=True)
-class Batch:
-    """A stretch of the log: how far it goes (``count``: notifications read, or positions
-    covered), the position it ends at, and (notification id, topic, domain event) for the
-    notifications whose topic was asked for."""
-
-    count: int
-    last: int
-    events: list[tuple[int, str, Any]]
-    ids: Sequence[int] = ()  # every notification read (pages only), in order
-
-
-@dataclass(frozen=True)
-class Advanced:
-    """What one batch did: how far it went (``count``, as ``Batch``), the position it
-    reached, the notifications consumed summed over its projections, and whether the
-    page was full (more may follow at once)."""
-
-    count: int
-    last: int
-    consumed: int
-    full: bool
-
-
-Reader = Callable[[int, frozenset[str]], Batch]  # (position, topics) -> the next batch
 
 
 class ProjectionRuntime:
@@ -133,46 +84,22 @@ class ProjectionRuntime:
             REBUILD_BATCH if page_size == PAGE_SIZE else page_size
         )
         self._topics = {
-            name: {get_topic(cls) for cls in p.topics} for name, p in self.projectors.items()
+            name: frozenset(get_topic(cls) for cls in p.topics)
+            for name, p in self.projectors.items()
         }
+        self._log = LogReader(ledger, page_size=page_size, range_size=self.rebuild_batch)
 
-    # --- setup ------------------------------------------------------------------------
+    # --- setup and status ------------------------------------------------------------
 
     def ensure(self) -> list[str]:
         """Create what is missing; returns the projections whose shape changed (rebuild them)."""
-        stale = []
-        with self.pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('orderledger-views'))")
-            for statement in SETUP:
-                conn.execute(statement)
-            for name, projector in self.projectors.items():
-                row = conn.execute(
-                    f"SELECT generation, spec FROM {VIEWS}.registry WHERE projection = %s", (name,)
-                ).fetchone()
-                if row is None:
-                    create_tables(conn, projector, 1)
-                    point_views(conn, projector, 1)
-                    conn.execute(
-                        f"INSERT INTO {VIEWS}.registry (projection, generation, spec) "
-                        "VALUES (%s, 1, %s)",
-                        (name, spec_hash(projector)),
-                    )
-                    conn.execute(
-                        f"INSERT INTO {VIEWS}.tracking (projection, generation) VALUES (%s, 1) "
-                        "ON CONFLICT DO NOTHING",
-                        (name,),
-                    )
-                elif row[1] != spec_hash(projector):
-                    stale.append(name)
-        return stale
+        return ensure_views(self.pool, list(self.projectors.values()))
 
     def generation(self, conn: psycopg.Connection[Any], name: str) -> int:
-        row = conn.execute(
-            f"SELECT generation FROM {VIEWS}.registry WHERE projection = %s", (name,)
-        ).fetchone()
-        if row is None:
-            raise LookupError(f"unknown projection {name!r}")
-        return int(row[0])
+        return generation_of(conn, name)
+
+    def status(self) -> list[ProjectionStatus]:
+        return statuses(self.pool, self.ledger.head)
 
     # --- processing ---------------------------------------------------------------------
 
@@ -182,9 +109,9 @@ class ProjectionRuntime:
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_lock_key(name),))
             gen = generation if generation is not None else self.generation(conn, name)
-            return self._advance_many_in(conn, [(projector, gen)], self._read_page).consumed
+            return self._advance_many_in(conn, [(projector, gen)], self._log.page).consumed
 
-    def advance_all(self) -> "Advanced":
+    def advance_all(self) -> Advanced:
         """Process one page of the log for every projection at once, in one transaction:
         the page is read and each event decoded once, however many views take it (the
         live path; one projection after another would read the log eight times)."""
@@ -206,14 +133,14 @@ class ProjectionRuntime:
             if missing:
                 raise LookupError(f"unknown projections {sorted(missing)!r}")
             targets = [(self.projectors[name], int(generations[name])) for name in names]
-            return self._advance_many_in(conn, targets, self._read_page)
+            return self._advance_many_in(conn, targets, self._log.page)
 
     def _advance_many_in(
         self,
         conn: psycopg.Connection[Any],
         targets: Sequence[tuple[Projector, int]],
-        read: "Reader",
-    ) -> "Advanced":
+        read: Reader,
+    ) -> Advanced:
         """Process the next batch of the log for each (projector, generation), in the
         caller's transaction: the log is read and each wanted event decoded once, however
         many projectors take it."""
@@ -225,7 +152,10 @@ class ProjectionRuntime:
         last = batch.last
         consumed = 0
         for (projector, generation), position, events in zip(
-            targets, positions, self._share(batch, targets, positions), strict=True
+            targets,
+            positions,
+            share_out(batch, [self._topics[p.name] for p, _ in targets], positions),
+            strict=True,
         ):
             if position >= last:
                 continue
@@ -261,57 +191,6 @@ class ProjectionRuntime:
         ).fetchall()
         found = {(name, int(generation)): int(position) for name, generation, position in rows}
         return [found.get((p.name, generation), 0) for p, generation in targets]
-
-    def _share(
-        self, batch: "Batch", targets: Sequence[tuple[Projector, int]], positions: list[int]
-    ) -> list[list[Any]]:
-        """Each target's events from the batch, in log order (those past its position)."""
-        shares: list[list[Any]] = [[] for _ in targets]
-        if len(set(positions)) > 1:  # not where a shared read leaves them: filter each
-            for (projector, _), position, share in zip(targets, positions, shares, strict=True):
-                topics = self._topics[projector.name]
-                share += (e for id_, topic, e in batch.events if id_ > position and topic in topics)
-            return shares
-        # Alike (every event in the batch is past the position): one pass hands them out.
-        takers: dict[str, list[list[Any]]] = {}
-        for (projector, _), share in zip(targets, shares, strict=True):
-            for topic in self._topics[projector.name]:
-                takers.setdefault(topic, []).append(share)
-        for _, topic, event in batch.events:
-            for share in takers.get(topic, ()):
-                share.append(event)
-        return shares
-
-    def _read_page(self, start: int, topics: frozenset[str]) -> "Batch":
-        """The next ``page_size`` notifications after ``start``; those with ``topics`` decoded."""
-        notifications = self.ledger.recorder.select_notifications(
-            start=start + 1, limit=self.page_size
-        )
-        if not notifications:
-            return Batch(0, start, [])
-        to_domain_event = self.ledger.mapper.to_domain_event
-        events = [(n.id, n.topic, to_domain_event(n)) for n in notifications if n.topic in topics]
-        return Batch(
-            len(notifications), notifications[-1].id, events, [n.id for n in notifications]
-        )
-
-    def _read_range(self, start: int, topics: frozenset[str]) -> "Batch":
-        """Every notification with ``topics`` in the next ``rebuild_batch`` positions after
-        ``start`` (the database skips the others), up to the head of the log.
-
-        Up to the head, the log is complete: writers take its table lock to number their
-        events and hold it until they commit, so no notification below a committed one can
-        appear later (the pages of ``_read_page`` rely on the same).
-        """
-        stop = min(start + self.rebuild_batch, self.ledger.head)
-        if stop <= start:
-            return Batch(0, start, [])
-        notifications = self.ledger.recorder.select_notifications(
-            start=start + 1, stop=stop, limit=stop - start, topics=sorted(topics)
-        )
-        to_domain_event = self.ledger.mapper.to_domain_event
-        events = [(n.id, n.topic, to_domain_event(n)) for n in notifications]
-        return Batch(stop - start, stop, events)
 
     def catch_up(self, name: str | None = None) -> int:
         """Run until the named (or every) projection has reached the head of the log;
@@ -404,7 +283,7 @@ class ProjectionRuntime:
                 with self.pool.connection() as conn, conn.transaction():
                     for key in locks:
                         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
-                    advanced = self._advance_many_in(conn, targets, self._read_range)
+                    advanced = self._advance_many_in(conn, targets, self._log.range)
                 if not advanced.count:
                     break
                 if progress is not None:
@@ -417,7 +296,7 @@ class ProjectionRuntime:
             # Blocks the live runner's batches for these projections while we switch.
             for key in locks:
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
-            while self._advance_many_in(conn, targets, self._read_range).count:
+            while self._advance_many_in(conn, targets, self._log.range).count:
                 pass
             for projector in projectors:
                 name = projector.name
@@ -468,50 +347,3 @@ class ProjectionRuntime:
                 (name, generation),
             ).fetchone()
         return int(row[0]) if row else 0
-
-    # --- status ---------------------------------------------------------------------------
-
-    def status(self) -> list[ProjectionStatus]:
-        head = self.ledger.head
-        now = datetime.now(UTC)
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                f"SELECT r.projection, r.generation, t.position, t.updated_at "
-                f"FROM {VIEWS}.registry r JOIN {VIEWS}.tracking t "
-                "ON t.projection = r.projection AND t.generation = r.generation "
-                "ORDER BY r.projection"
-            ).fetchall()
-        result = []
-        for name, generation, position, updated_at in rows:
-            lag = max(head - int(position), 0)
-            seconds = (now - updated_at).total_seconds() if lag else 0.0
-            result.append(ProjectionStatus(name, generation, int(position), head, lag, seconds))
-        return result
-
-
-# The position every named view has processed (the least of their positions).
-VIEWS_POSITION = (
-    f"SELECT coalesce(min(t.position), 0) AS position FROM {VIEWS}.registry r "
-    f"JOIN {VIEWS}.tracking t ON t.projection = r.projection "
-    "AND t.generation = r.generation WHERE r.projection = ANY(%s)"
-)
-# NOTIFYed when views move on, for reads that wait for them (infra.view_positions).
-VIEWS_CHANNEL = "orderledger_views"
-FIRST_WAIT, LONGEST_WAIT = 0.005, 0.05  # between two looks at the views' position
-
-
-def wait_for_position(
-    pool: Pool, position: int, names: Sequence[str], timeout: float = 2.0
-) -> bool:
-    """Wait (bounded) until every named view has processed ``position``."""
-    deadline = time.monotonic() + timeout
-    delay = FIRST_WAIT
-    while True:
-        with pool.connection() as conn:
-            row = conn.execute(VIEWS_POSITION, (list(names),)).fetchone()
-        if row is not None and int(row[0]) >= position:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(delay)
-        delay = min(delay * 2, LONGEST_WAIT)

@@ -10,7 +10,8 @@ from uuid import UUID
 from psycopg.rows import dict_row
 
 from infra.pg import Pool
-from infra.projection_runtime import VIEWS_POSITION, ProjectionRuntime, wait_for_position
+from infra.projection_registry import VIEWS_POSITION, wait_for_position
+from infra.projection_runtime import ProjectionRuntime
 from infra.read_replicas import wait_on
 from infra.schema import SCHEMA
 from infra.view_store import VIEWS

@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from infra.database import conninfo
 from infra.pg import AsyncCheckUnlessRecent
-from infra.projection_runtime import FIRST_WAIT, LONGEST_WAIT, VIEWS_POSITION
+from infra.projection_registry import FIRST_WAIT, LONGEST_WAIT, VIEWS_POSITION
 from infra.schema import SCHEMA
 from infra.view_store import VIEWS
 

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from psycopg import AsyncConnection, sql
 
-from infra.projection_runtime import VIEWS_CHANNEL, VIEWS_POSITION
+from infra.projection_registry import VIEWS_CHANNEL, VIEWS_POSITION
 from infra.storefront_reads import AsyncStorefrontReads
 from infra.view_store import VIEWS
 from queries.errors import PositionBeyondHead, TooManyWaiting

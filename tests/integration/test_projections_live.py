@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from psycopg import sql
 
-from infra.projection_runtime import ProjectionRuntime, wait_for_position
+from infra.projection_registry import wait_for_position
+from infra.projection_runtime import ProjectionRuntime
 from infra.view_store import DATA
 from tests.integration.projection_world import (
     PROJECTIONS,
