@@ -19,7 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 from commands.reconcile.findings import ReconcileReport
 from commands.reconcile.run import Progress, ReconcilePolicy, reconcile
 from infra.pg import Pool
-from infra.schema import SCHEMA
+from infra.schema import HISTORY_KEPT_DAYS, SCHEMA
 from infra.view_store import VIEWS
 
 if TYPE_CHECKING:
@@ -65,7 +65,13 @@ class ReconciliationRuns:
                     json.dumps(report.as_json()),
                 ),
             ).fetchone()
-        assert row is not None
+            assert row is not None
+            # Runs older than the history kept go (an hourly duty would keep them forever).
+            conn.execute(
+                f"DELETE FROM {RUNS} WHERE finished_at < now() - make_interval(days => %s) "
+                "AND id < %s",
+                (HISTORY_KEPT_DAYS, row[0]),
+            )
         return int(row[0])
 
     def latest(self) -> dict[str, Any] | None:

@@ -7,6 +7,8 @@ from infra.catalog_notify import catalog_triggers
 from infra.pg import Pool
 
 SCHEMA = "orderledger"
+# Reconcile runs and console tasks are kept this long, the latest of each always.
+HISTORY_KEPT_DAYS = 90
 
 STATEMENTS: tuple[str, ...] = (
     f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",

@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 
 from infra.audit_views import PostgresTransactionsView
 from infra.container import Container
-from infra.schema import SCHEMA
+from infra.schema import HISTORY_KEPT_DAYS, SCHEMA
 from queries.audit.findings import Violation
 from queries.audit.verify import verify_store
 
@@ -51,7 +51,20 @@ def record_verify(pool: Any, result: dict[str, Any], *, by: str) -> str:
             "%s, %s, now())",
             (job_id, head, head, Jsonb(result), by),
         )
+        forget_old_jobs(conn)
     return job_id
+
+
+def forget_old_jobs(conn: Any) -> None:
+    """Tasks older than the history kept go (one still "running" then died long ago);
+    each kind's latest stays."""
+    conn.execute(
+        f"DELETE FROM {SCHEMA}.console_jobs j "
+        "WHERE started_at < now() - make_interval(days => %s) "
+        f"AND started_at < (SELECT max(started_at) FROM {SCHEMA}.console_jobs l "
+        "WHERE l.kind = j.kind)",
+        (HISTORY_KEPT_DAYS,),
+    )
 
 
 class ConsoleJobs:
@@ -67,6 +80,7 @@ class ConsoleJobs:
                 "VALUES (%s, %s, %s, %s)",
                 (job_id, kind, target, by),
             )
+            forget_old_jobs(conn)
         return job_id
 
     def _progress(self, job_id: str) -> Callable[[int, int], None]:
