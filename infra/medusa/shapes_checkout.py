@@ -252,6 +252,37 @@ def _payments(payment: dict[str, Any], currency: str, row: Json) -> list[Json]:
 
 
 ORDER_STATUS = {"placed": "pending", "captured": "completed", "canceled": "canceled"}
+# The ledger's payment statuses in Medusa's words: its order PaymentStatus has no dispute
+# (an open one waits on the merchant: requires_action), its PaymentCollectionStatus
+# calls one a chargeback and a captured collection completed.
+PAYMENT_STATUS = {
+    "pending": "not_paid",
+    "authorized": "authorized",
+    "captured": "captured",
+    "partially_refunded": "partially_refunded",
+    "refunded": "refunded",
+    "canceled": "canceled",
+    "disputed": "requires_action",
+}
+COLLECTION_STATUS = {
+    "pending": "not_paid",
+    "authorized": "authorized",
+    "captured": "completed",
+    "partially_refunded": "completed",
+    "refunded": "completed",
+    "canceled": "canceled",
+    "disputed": "chargeback",
+    "dispute_lost": "chargeback",
+}
+
+
+def payment_status_out(status: str, payment: dict[str, Any]) -> str:
+    """An order's payment status as Medusa names it; money lost in a dispute went back
+    to the customer, as a refund does."""
+    if status == "dispute_lost":
+        returned = int(payment.get("refunded", 0)) + int(payment.get("dispute_lost", 0))
+        return "refunded" if returned >= int(payment.get("captured", 0)) else "partially_refunded"
+    return PAYMENT_STATUS[status]
 
 
 def order_out(row: Json) -> Json:
@@ -268,7 +299,7 @@ def order_out(row: Json) -> Json:
         "id": order_id,
         "display_id": None,
         "status": ORDER_STATUS.get(row["status"], row["status"]),
-        "payment_status": row["payment_status"],
+        "payment_status": payment_status_out(row["payment_status"], payment),
         "fulfillment_status": "not_fulfilled",
         "email": row.get("email") or None,
         "currency_code": currency,
@@ -293,7 +324,7 @@ def order_out(row: Json) -> Json:
                 "authorized_amount": to_json(int(payment.get("authorized", 0)), currency),
                 "captured_amount": to_json(paid, currency),
                 "refunded_amount": to_json(refunded, currency),
-                "status": row["payment_status"],
+                "status": COLLECTION_STATUS[row["payment_status"]],
                 "payments": _payments(payment, currency, row),
             }
         ],
