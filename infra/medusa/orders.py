@@ -1,5 +1,13 @@
-"""``/store/orders/{id}``, and reading an order right after it was placed."""
+"""``/store/orders/{id}``, and reading an order right after it was placed.
 
+Medusa serves an order to anyone holding its id and a publishable key. Ours are
+derived from the PaymentIntent id, which is no secret, so the order's personal data
+(e-mail, shipping address but its country) are shown only in the hour after placing,
+while the storefront's confirmation page reads it; the native
+``GET /store/orders/{id}`` with the order's token shows them for as long as it opens.
+"""
+
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +23,11 @@ router = APIRouter(prefix="/store/orders", tags=["medusa: orders"])
 
 ORDER_VIEW = "admin_orders"
 WAIT_SECONDS = 5.0
+DETAILS_SHOWN = timedelta(hours=1)  # personal data after placing (see the module doc)
+
+
+def shows_details(placed_at: datetime, now: datetime) -> bool:
+    return now - placed_at < DETAILS_SHOWN
 
 
 def placed_order_row(store: Store, order_id: UUID, position: int | None) -> dict[str, Any] | None:
@@ -50,4 +63,5 @@ async def get_order(
         views=(ORDER_VIEW,),
         not_found=f"Order with id: {order_id} was not found",
     )
-    return {"order": order_out(row)}
+    personal = shows_details(row["placed_at"], store.services.clock())
+    return {"order": order_out(row, personal=personal)}

@@ -276,6 +276,11 @@ COLLECTION_STATUS = {
 }
 
 
+def _country_only(row: Json) -> dict[str, Any] | None:
+    address = row.get("shipping_address")
+    return {"country_code": address.get("country_code")} if address else None
+
+
 def payment_status_out(status: str, payment: dict[str, Any]) -> str:
     """An order's payment status as Medusa names it; money lost in a dispute went back
     to the customer, as a refund does."""
@@ -285,8 +290,9 @@ def payment_status_out(status: str, payment: dict[str, Any]) -> str:
     return PAYMENT_STATUS[status]
 
 
-def order_out(row: Json) -> Json:
-    """An order from its admin view row (the ledger's state after every change)."""
+def order_out(row: Json, *, personal: bool = True) -> Json:
+    """An order from its admin view row (the ledger's state after every change); without
+    ``personal``, no e-mail and only the shipping address's country."""
     currency = row["currency"]
     order_id = str(row["order_id"])
     lines = [Line.from_data(item) for item in row["items"]]
@@ -301,11 +307,13 @@ def order_out(row: Json) -> Json:
         "status": ORDER_STATUS.get(row["status"], row["status"]),
         "payment_status": payment_status_out(row["payment_status"], payment),
         "fulfillment_status": "not_fulfilled",
-        "email": row.get("email") or None,
+        "email": (row.get("email") or None) if personal else None,
         "currency_code": currency,
         "region_id": row.get("region_id"),
         "customer_id": None,
-        "shipping_address": address_out(row.get("shipping_address"), f"ship_{order_id}"),
+        "shipping_address": address_out(
+            row.get("shipping_address") if personal else _country_only(row), f"ship_{order_id}"
+        ),
         "billing_address": None,
         "items": [
             {**line_item_out(line, order_id, currency, None, line.title), "order_id": order_id}
