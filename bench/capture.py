@@ -219,7 +219,7 @@ class MeasuredWorker(Worker):
 def _place(container: Container, authorized: list[Authorized], rate: float) -> list[UUID]:
     """Place every order as checkout does: one ``save_all`` per order (``rate`` per s)."""
     ledger = container.ledger
-    grace = container.services.capture_grace
+    grace = container.services.policy.capture.grace
     levels: dict[str, InventoryLevel] = {}
     orders = []
     started = time.monotonic()

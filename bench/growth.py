@@ -52,7 +52,7 @@ from infra.database import event_store_env
 from infra.pg import Pool, open_pool
 from infra.projection_runtime import ProjectionRuntime
 from infra.schema import create_tables
-from infra.stored_reader import attach_stored_reader
+from infra.stored_reader import stored_reader_for
 from queries.audit.verify import verify_store
 
 NAME = "growth"
@@ -105,7 +105,7 @@ class Store:
 
     @classmethod
     def open(cls, url: str) -> "Store":
-        ledger = attach_stored_reader(Ledger(env=event_store_env(url)))
+        ledger = Ledger(env=event_store_env(url), stored_reader_for=stored_reader_for)
         pool = open_pool(url, min_size=1, max_size=4)
         create_tables(pool)
         runtime = ProjectionRuntime(ledger, pool)

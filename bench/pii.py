@@ -34,10 +34,10 @@ from infra.database import event_store_env
 from infra.pg import Pool, open_pool
 from infra.pii.crypto import MasterKey, new_master_key_text, parse_master_key
 from infra.pii.keys import CachedDataKeys, PostgresDataKeys, create_key_tables
-from infra.pii.mapper import PersonalData, install
+from infra.pii.mapper import PersonalData, sealing
 from infra.projection_runtime import ProjectionRuntime
 from infra.schema import create_tables
-from infra.stored_reader import attach_stored_reader
+from infra.stored_reader import stored_reader_for
 
 NAME = "pii"
 LABELS = {
@@ -63,14 +63,18 @@ class Side:
             env |= {"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher"}
             env |= {"CIPHER_KEY": AESCipher.create_key(32)}
         self.name = name
-        self.ledger = attach_stored_reader(Ledger(env=env))
         self.pool: Pool = open_pool(url, min_size=1, max_size=4)
         create_tables(self.pool)
+        personal = None
         if name != "plain":
             master = MasterKey(parse_master_key(new_master_key_text()))
             create_key_tables(self.pool)
-            keys = CachedDataKeys(PostgresDataKeys(self.pool, master))
-            install(self.ledger, PersonalData(master, keys))
+            personal = PersonalData(master, CachedDataKeys(PostgresDataKeys(self.pool, master)))
+        self.ledger = Ledger(
+            env=env,
+            stored_reader_for=stored_reader_for,
+            mapper=sealing(personal) if personal is not None else None,
+        )
         shop = ShopGenerator(self.ledger)
         shop.generate(store_orders)
         self.bench = WriteBench.setup(self.ledger, self.pool, shop)

@@ -25,7 +25,7 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.checkout_fixture import (
@@ -55,9 +55,11 @@ from infra.locks import PostgresLocks
 from infra.ops_store import PostgresSecrets, PostgresWebhookInbox
 from infra.pg import Pool, open_pool
 from infra.schema import create_tables
-from infra.stored_reader import attach_stored_reader
+from infra.settings import Settings
+from infra.stored_reader import stored_reader_for
 from infra.stripe_gateway import StripeGateway
 from infra.timers import NoTimers
+from infra.wiring import wire_services
 
 NAME = "write"
 TARGET = 0.6  # use case / bare save
@@ -78,7 +80,8 @@ def services_for(ledger: Ledger, pool: Pool) -> Services:
     """What checkout uses, wired as the composition root wires it (Stripe is never called):
     the catalog cached, dropped on NOTIFY (its listener thread runs until the process ends)."""
     catalog, _ = cached_catalog(pool, max_age=5.0)
-    return Services(
+    return wire_services(
+        Settings.model_construct(capture_grace_seconds=3600),
         ledger=ledger,
         catalog=catalog,
         payments=StripeGateway("sk_test_unused", "http://127.0.0.1:9"),
@@ -86,7 +89,6 @@ def services_for(ledger: Ledger, pool: Pool) -> Services:
         webhooks=PostgresWebhookInbox(pool),
         secrets=PostgresSecrets(pool),
         clock=utc_now,
-        capture_grace=timedelta(hours=1),
         timers=NoTimers(),
         alerts=LoggingAlerts(),
     )
@@ -241,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     host = machine()
     with bench_database(NAME, keep=args.keep) as url:
-        ledger = attach_stored_reader(Ledger(env=event_store_env(url)))
+        ledger = Ledger(env=event_store_env(url), stored_reader_for=stored_reader_for)
         pool = open_pool(url, min_size=1, max_size=4)
         try:
             create_tables(pool)

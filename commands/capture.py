@@ -165,7 +165,7 @@ def _capture_failed(
 
     def record_failure() -> tuple[PaymentCollection, bool, int | None]:
         _, fresh = load_order_money(services, order_id)
-        final = is_final_attempt(services.capture_policy, fresh.capture_attempts)
+        final = is_final_attempt(services.policy.capture, fresh.capture_attempts)
         fresh.record_capture_failure(str(error), final=final, now=services.clock())
         return fresh, final, services.ledger.save_all(fresh)
 

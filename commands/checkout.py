@@ -318,7 +318,7 @@ def _place(services: Services, intent: PaymentIntent, cause: str, *, held: bool)
         shipping_address=cart.shipping_address,
         lines=lines,
         shipping=priced.shipping,
-        editable_until=editable_until(services.capture_policy, now),
+        editable_until=editable_until(services.policy.capture, now),
         access_token_hash=token_hash(token),
         placed_by=cause,
         now=now,

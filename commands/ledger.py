@@ -21,6 +21,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
     JSONTranscoder,
+    Mapper,
     OperationalError,
     ProcessRecorder,
     Recording,
@@ -66,16 +67,32 @@ class Ledger(Application[UUID]):
     # a snapshot every 50 events bounds what one read of any of them loads.
     snapshotting_intervals = {InventoryLevel: 25, Cart: 50, Order: 50, PaymentCollection: 50}
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        on_append: Callable[[float], None] | None = None,
+        stored_reader_for: "Callable[[Ledger], StoredReader | None] | None" = None,
+        mapper: Callable[[Mapper[UUID]], Mapper[UUID]] | None = None,
+    ) -> None:
+        """``on_append`` is told how long each append took (metrics); ``stored_reader_for``
+        makes, from the built store, the reader of several aggregates in one round trip;
+        ``mapper`` wraps the store's mapper (personal data sealed). The composition root
+        passes them; nothing is set on a ledger after it is made."""
+        self._wrap_mapper = mapper
         super().__init__(env)
         if self.snapshots is not None:
             _bound_retries(self.snapshots.recorder)
-        # Told how long each append took (for metrics), when set.
-        self.on_append: Callable[[float], None] | None = None
-        # Set by the composition root: several aggregates in one round trip.
-        self.stored_reader: StoredReader | None = None
+        self.on_append = on_append
+        self.stored_reader: StoredReader | None = (
+            stored_reader_for(self) if stored_reader_for is not None else None
+        )
         # Carts and levels as this process last saved or read them (``get_cached``).
         self.cache = AggregateCache()
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        mapper = super().construct_mapper()
+        return self._wrap_mapper(mapper) if self._wrap_mapper is not None else mapper
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

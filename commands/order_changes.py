@@ -47,7 +47,7 @@ def authorize_customer(services: Services, order_id: UUID, token: str | None) ->
     order = services.ledger.get_or_none(order_id, Order)
     if order is None or not token or not token_matches(token, order.access_token_hash):
         raise OrderNotFound(f"There is no order {order_id}.")
-    if services.clock() >= order.placed_at + services.order_token_lifetime:
+    if services.clock() >= order.placed_at + services.policy.order_token_lifetime:
         # An expired token answers like a wrong one (ORDER_TOKEN_DAYS after placing).
         raise OrderNotFound(f"There is no order {order_id}.")
 
@@ -187,7 +187,7 @@ def _raise_hold(
             idempotency_key=f"increment:{key}",
         )
     except PaymentRequestRejected as error:
-        if services.increment_fallback != "supplementary":
+        if services.policy.increment_fallback != "supplementary":
             raise IncrementUnavailable(
                 f"The authorization cannot be raised to {order.total} ({error}); "
                 "remove something or place a new order for the rest."

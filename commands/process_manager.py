@@ -210,7 +210,7 @@ class ProcessManager:
         ):
             return
         due_at = capture_due_at(
-            services.capture_policy, payment.authorized_at, payment.capture_before
+            services.policy.capture, payment.authorized_at, payment.capture_before
         )
         payment.schedule_capture(due_at, now=services.clock())  # no event if already so
         decisions.changed(payment)

@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -21,31 +20,23 @@ from commands.api import (
 )
 from commands.api import reviews as review_commands
 from commands.api.deps import require_admin
-from commands.order_changes import authorize_customer
 from infra import console, http_errors
 from infra.container import Container, build_container
 from infra.customer_routes import router as customer_router
-from infra.duties import DutyHolders, duty_holders, expected_duties
 from infra.file_routes import router as file_router
 from infra.health import router as health_router
-from infra.health import worker_beats
-from infra.health_metrics import WorkerHeartbeats
-from infra.medusa.catalog_reads import MedusaCatalogReads
 from infra.medusa.surface import medusa_app
-from infra.publishable_keys import StorefrontKeys
-from infra.read_replicas import StandbyMetrics
 from infra.reads_by_id import attach_reads_by_id
-from infra.reconciliation import FindingsGauge, ReconciliationRuns
 from infra.settings import Settings
 from infra.standby_reads import AsyncStandbyReads
 from infra.storefront_reads import AsyncStorefrontReads
 from infra.web.admin_gate import AdminGate
-from infra.web.client_identity import ClientAddress, Identities, TrustedProxies
+from infra.web.client_identity import ClientAddress, TrustedProxies
 from infra.web.cors import CorsPerSurface
 from infra.web.exposure import Exposure, ExposurePolicy, start_metrics_port
 from infra.web.idempotency import Idempotency
-from infra.web.limits import BodySizeLimit, MemoryRates, RateLimit, RedisRates
-from infra.web.observability import Metrics, PrometheusTelemetry, RequestLog
+from infra.web.limits import BodySizeLimit, RateLimit
+from infra.web.observability import RequestLog
 from infra.worker import Worker
 from queries.api import admin as admin_reads
 from queries.api import admin_reconciliation
@@ -80,7 +71,7 @@ def create_app(
         attach(app, container)
         mount_medusa(app, container)
         storefront = await AsyncStorefrontReads.open(
-            container.database_url, standbys=read_from_standbys(app, container)
+            container.database_url, standbys=read_from_standbys(container)
         )
         app.state.storefront_reads = storefront
         positions = attach_reads_by_id(app, container, storefront)
@@ -204,42 +195,30 @@ def create_app(
 
 
 def attach(app: FastAPI, container: Container) -> None:
-    metrics = Metrics()
-    metrics.watch_projections(container.projections.status)
-    metrics.registry.register(WorkerHeartbeats(lambda: worker_beats(container.pool)))
-    metrics.registry.register(
-        DutyHolders(lambda: duty_holders(container.pool), expected_duties(container))
-    )
-    container.services.telemetry = PrometheusTelemetry(metrics)
-    container.ledger.on_append = metrics.appends.observe
-    app.state.metrics = metrics
-    app.state.rates = RedisRates(container.redis) if container.redis else MemoryRates()
-    # A storefront's publishable key earns it the storefront allowance (per key and
-    # address); other credentials plug in the same way.
-    app.state.identities = Identities()
-    app.state.identities.recognise(StorefrontKeys(container.publishable_keys).caller)
-    app.state.authorize_order = partial(authorize_customer, container.services)
+    """The routes' references, all taken from the built container (nothing is built here)."""
     app.state.container = container
+    app.state.metrics = container.metrics
+    app.state.rates = container.rates
+    app.state.identities = container.identities
+    app.state.authorize_order = container.authorize_order
     app.state.services = container.services
     app.state.admin_keys = container.admin_keys
     app.state.webhook_verifier = container.webhook_verifier
     app.state.read_models = container.read_models
     app.state.publishable_keys = container.publishable_keys
-    app.state.medusa_catalog = MedusaCatalogReads(container.pool)
+    app.state.medusa_catalog = container.medusa_catalog
     if container.files is not None:
         app.state.files = container.files
         app.state.product_images = container.files.reads
         app.state.file_url = container.files.url_for
-    app.state.reconciliation_runs = ReconciliationRuns(container.pool)
-    metrics.registry.register(FindingsGauge(app.state.reconciliation_runs))
+    app.state.reconciliation_runs = container.reconciliation_runs
 
 
-def read_from_standbys(app: FastAPI, container: Container) -> AsyncStandbyReads | None:
-    """READ_DATABASE_URL: watch the standbys (lag metrics) and read the views there."""
+def read_from_standbys(container: Container) -> AsyncStandbyReads | None:
+    """READ_DATABASE_URL: watch the standbys (their lag, in the metrics) and read the views there."""
     if container.standbys is None:
         return None
     container.standbys.start()
-    app.state.metrics.registry.register(StandbyMetrics(container.standbys))
     return AsyncStandbyReads(container.standbys)
 
 

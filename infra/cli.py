@@ -12,12 +12,14 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from infra import cli_parts
 from infra.cli_audit import audit_app
 from infra.cli_customers import customers_app
 from infra.cli_files import files_app
+from infra.cli_parts import errors
 from infra.cli_publishable_keys import publishable_key_app
 from infra.cli_reconcile import reconcile
-from infra.settings import Settings, SettingsError, load_settings
+from infra.settings import Settings
 
 app = typer.Typer(
     help="orderledger: an event-sourced order ledger for online shops.", no_args_is_help=True
@@ -38,22 +40,10 @@ app.command("reconcile")(reconcile)
 
 console = Console()
 DEV_STRIPE_PORT = 8420  # localstripe's usual port, when free
-# Messages go out as given: one line however long (scripts grep them), no markup.
-errors = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as error:
-        errors.print(f"orderledger: {error}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
-
-
-def _container(settings: Settings):  # type: ignore[no-untyped-def]
-    from infra.container import build_container
-
-    return build_container(settings)
+    return cli_parts.settings()
 
 
 @app.command()
@@ -128,17 +118,16 @@ def worker() -> None:
 
     settings = _settings()
     configure(choose_format(settings.log_format, dev=False, stream=sys.stderr))
-    container = _container(settings)
-    running = Worker(container)
-    signal.signal(signal.SIGTERM, lambda *_: running.stop())
-    running.start()
-    try:
-        running.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        running.stop()
-        container.close()
+    with cli_parts.container(settings) as container:
+        running = Worker(container)
+        signal.signal(signal.SIGTERM, lambda *_: running.stop())
+        running.start()
+        try:
+            running.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            running.stop()
 
 
 @app.command()
@@ -174,20 +163,21 @@ def dev(
 
 @db_app.command("init")
 def db_init() -> None:
-    """Create the event store, the views and the other tables (safe to run again)."""
-    container = _container(_settings())
-    container.close()
+    """Create the event store, the views and the other tables (safe to run again).
+
+    A view whose shape changed is named; the next API or worker start rebuilds it (or
+    ``orderledger projections rebuild NAME``)."""
+    with cli_parts.ledger_and_views() as (_, store):
+        for stale in store.stale:
+            console.print(f"projection {stale} changed shape: it is rebuilt at the next start")
     console.print("database ready")
 
 
 @admin_app.command("create-key")
 def create_key(name: str) -> None:
     """Make an admin API key; it is printed once and stored only as a hash."""
-    container = _container(_settings())
-    try:
-        key_id, key = container.admin_keys.create(name)
-    finally:
-        container.close()
+    with cli_parts.database() as database:
+        key_id, key = database.admin_keys.create(name)
     console.print(f"id: {key_id}", highlight=False)
     print(key)
 
@@ -195,11 +185,8 @@ def create_key(name: str) -> None:
 @admin_app.command("list-keys")
 def list_keys() -> None:
     """List admin keys (never the keys themselves)."""
-    container = _container(_settings())
-    try:
-        keys = container.admin_keys.list()
-    finally:
-        container.close()
+    with cli_parts.database() as database:
+        keys = database.admin_keys.list()
     table = Table("id", "name", "created", "revoked")
     for key in keys:
         table.add_row(
@@ -211,11 +198,8 @@ def list_keys() -> None:
 @admin_app.command("revoke-key")
 def revoke_key(key_id: str) -> None:
     """Revoke an admin key; it is refused from the next request on."""
-    container = _container(_settings())
-    try:
-        revoked = container.admin_keys.revoke(key_id)
-    finally:
-        container.close()
+    with cli_parts.database() as database:
+        revoked = database.admin_keys.revoke(key_id)
     if not revoked:
         errors.print(f"orderledger: no live key {key_id}")
         raise typer.Exit(1)
@@ -228,6 +212,7 @@ def catalog_import(file: Path) -> None:
     from commands.catalog import CatalogFile
     from commands.catalog_import import import_catalog
     from domain.errors import DomainError
+    from infra.container import utc_now
 
     try:
         catalog = CatalogFile.model_validate_json(file.read_bytes())
@@ -240,17 +225,14 @@ def catalog_import(file: Path) -> None:
         reason = f"{where}: {first['msg']}" if where else first["msg"]
         errors.print(f"orderledger: {file} is not a valid catalog: {reason}")
         raise typer.Exit(2) from None
-    container = _container(_settings())
-    try:
-        services = container.services
-        result = import_catalog(
-            catalog, ledger=services.ledger, store=services.catalog, now=services.clock(), by="cli"
-        )
-    except DomainError as error:
-        errors.print(f"orderledger: {error}")
-        raise typer.Exit(1) from None
-    finally:
-        container.close()
+    with cli_parts.ledger_and_views() as (database, store):
+        try:
+            result = import_catalog(
+                catalog, ledger=store.ledger, store=database.catalog, now=utc_now(), by="cli"
+            )
+        except DomainError as error:
+            errors.print(f"orderledger: {error}")
+            raise typer.Exit(1) from None
     console.print_json(json.dumps(result.__dict__))
 
 
@@ -266,11 +248,8 @@ def projections_list() -> None:
 @projections_app.command("status")
 def projections_status() -> None:
     """Position, head of the log and lag of every projection."""
-    container = _container(_settings())
-    try:
-        statuses = container.projections.status()
-    finally:
-        container.close()
+    with cli_parts.ledger_and_views() as (_, store):
+        statuses = store.projections.status()
     table = Table("projection", "generation", "position", "head", "lag (events)", "lag (s)")
     for s in statuses:
         table.add_row(
@@ -307,28 +286,27 @@ def projections_rebuild(
     if name is not None and name not in known:
         errors.print(f"orderledger: no projection {name!r} (known: {', '.join(known)})")
         raise typer.Exit(2)
-    container = _container(_settings())
-    try:
-        with Progress(
+    with (
+        cli_parts.ledger_and_views() as (_, store),
+        Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             TaskProgressColumn(),
             TextColumn("{task.fields[rate]:>9} ev/s"),
             TimeRemainingColumn(),
             console=console,
-        ) as bar:
-            # --all rebuilds every view in one pass over the log (each event read once).
-            names = [name] if name else known
-            task = bar.add_task(", ".join(names) if name else "all views", total=None, rate="-")
-            started = time.monotonic()
+        ) as bar,
+    ):
+        # --all rebuilds every view in one pass over the log (each event read once).
+        names = [name] if name else known
+        task = bar.add_task(", ".join(names) if name else "all views", total=None, rate="-")
+        started = time.monotonic()
 
-            def show(position: int, head: int) -> None:
-                elapsed = max(time.monotonic() - started, 1e-6)
-                bar.update(task, completed=position, total=head, rate=f"{position / elapsed:,.0f}")
+        def show(position: int, head: int) -> None:
+            elapsed = max(time.monotonic() - started, 1e-6)
+            bar.update(task, completed=position, total=head, rate=f"{position / elapsed:,.0f}")
 
-            container.projections.rebuild_many(names, progress=show)
-    finally:
-        container.close()
+        store.projections.rebuild_many(names, progress=show)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
@@ -31,21 +31,10 @@ errors = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 SHOWN_IN_JSON = 1_000  # violations listed in `verify --json` (all are counted)
 
 
-@contextmanager
-def _container() -> Iterator["Container"]:
-    from infra.container import build_container
-    from infra.settings import SettingsError, load_settings
+def _container() -> AbstractContextManager["Container"]:
+    from infra import cli_parts
 
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        errors.print(f"orderledger: {error}")
-        raise typer.Exit(2) from None
-    container = build_container(settings)
-    try:
-        yield container
-    finally:
-        container.close()
+    return cli_parts.container()
 
 
 def _instant(text: str | None, option: str) -> datetime | None:

@@ -14,16 +14,14 @@ customers_app = typer.Typer(
 @customers_app.command("export")
 def customers_export(email: str) -> None:
     """Everything held about the customer with this e-mail, as JSON."""
-    from infra.cli import _container, _settings, errors
+    from infra import cli_parts
+    from infra.cli_parts import errors
 
-    container = _container(_settings())
-    try:
+    with cli_parts.container() as container:
         if container.customers is None:
             errors.print("orderledger: personal-data encryption is off (set PII_MASTER_KEY).")
             raise typer.Exit(2)
         exported = container.customers.export(email)
-    finally:
-        container.close()
     typer.echo(json.dumps(exported, indent=2, ensure_ascii=False, default=str))
 
 
@@ -36,10 +34,10 @@ def customers_erase(
 ) -> None:
     """Erase the customer's personal data (refused while one of their orders is open)."""
     from domain.errors import DomainError
-    from infra.cli import _container, _settings, errors
+    from infra import cli_parts
+    from infra.cli_parts import errors
 
-    container = _container(_settings())
-    try:
+    with cli_parts.container() as container:
         if container.customers is None:
             errors.print("orderledger: personal-data encryption is off (set PII_MASTER_KEY).")
             raise typer.Exit(2)
@@ -48,8 +46,6 @@ def customers_erase(
         except DomainError as refused:
             errors.print(f"orderledger: {refused}")
             raise typer.Exit(1) from None
-    finally:
-        container.close()
     typer.echo(json.dumps(erased, indent=2))
 
 
@@ -67,17 +63,15 @@ def customers_seal_existing() -> None:
 
     Rewrites those events (and snapshots) in place, once; safe to run again.
     """
-    from infra.cli import _container, _settings, errors
+    from infra import cli_parts
+    from infra.cli_parts import errors
     from infra.pii.mapper import PersonalDataMapper
     from infra.pii.migrate import seal_existing
 
-    container = _container(_settings())
-    try:
-        mapper = container.ledger.mapper
-        if container.customers is None or not isinstance(mapper, PersonalDataMapper):
+    with cli_parts.ledger_and_views() as (database, store):
+        mapper = store.ledger.mapper
+        if store.personal is None or not isinstance(mapper, PersonalDataMapper):
             errors.print("orderledger: personal-data encryption is off (set PII_MASTER_KEY).")
             raise typer.Exit(2)
-        done = seal_existing(container.pool, mapper, container.ledger.name)
-    finally:
-        container.close()
+        done = seal_existing(database.pool, mapper, store.ledger.name)
     typer.echo(json.dumps({"events": done.events, "snapshots": done.snapshots}))

@@ -20,16 +20,13 @@ def files_sweep(
     """Delete the objects no product or review uses (the worker does this periodically)."""
     from datetime import timedelta
 
-    from infra.cli import _container, _settings
+    from infra import cli_parts
     from infra.file_sweeper import sweep_files
 
-    container = _container(_settings())
-    try:
+    with cli_parts.container() as container:
         # Decide on a view that has seen every event so far (no worker may be running).
         container.projections.catch_up("stored_files")
         swept = sweep_files(
             container, grace=None if grace_seconds is None else timedelta(seconds=grace_seconds)
         )
-    finally:
-        container.close()
     typer.echo(json.dumps({"files": swept.files, "abandoned_uploads": swept.abandoned_uploads}))

@@ -6,18 +6,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from infra import cli_parts
+from infra.cli_parts import errors
+
 publishable_key_app = typer.Typer(
     help="Publishable API keys (x-publishable-api-key) for Medusa storefronts.",
     no_args_is_help=True,
 )
 console = Console()
-errors = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
-
-
-def _container():  # type: ignore[no-untyped-def]
-    from infra.cli import _container, _settings
-
-    return _container(_settings())
 
 
 @publishable_key_app.command("create")
@@ -29,19 +25,16 @@ def create(
     ],
 ) -> None:
     """Make a key for the sales channels; the key (pk_…) is printed alone on the last line."""
-    container = _container()
-    try:
-        unknown = [c for c in sales_channel if container.services.catalog.sales_channel(c) is None]
+    with cli_parts.database() as database:
+        unknown = [c for c in sales_channel if database.catalog.sales_channel(c) is None]
         if unknown:
             errors.print(f"orderledger: no sales channel {', '.join(unknown)} in the catalog")
             raise typer.Exit(1)
         try:
-            key_id, key = container.publishable_keys.create(name, sales_channel)
+            key_id, key = database.publishable_keys.create(name, sales_channel)
         except ValueError as error:
             errors.print(f"orderledger: {error}")
             raise typer.Exit(2) from None
-    finally:
-        container.close()
     console.print(f"id: {key_id}  sales channels: {', '.join(sales_channel)}", highlight=False)
     print(key)
 
@@ -49,11 +42,8 @@ def create(
 @publishable_key_app.command("list")
 def list_keys() -> None:
     """List publishable keys (never the keys themselves)."""
-    container = _container()
-    try:
-        keys = container.publishable_keys.list()
-    finally:
-        container.close()
+    with cli_parts.database() as database:
+        keys = database.publishable_keys.list()
     table = Table("id", "name", "sales channels", "created", "revoked")
     for key in keys:
         table.add_row(
@@ -69,11 +59,8 @@ def list_keys() -> None:
 @publishable_key_app.command("revoke")
 def revoke(key_id: str) -> None:
     """Revoke a key: storefronts sending it are refused from the next request on."""
-    container = _container()
-    try:
-        revoked = container.publishable_keys.revoke(key_id)
-    finally:
-        container.close()
+    with cli_parts.database() as database:
+        revoked = database.publishable_keys.revoke(key_id)
     if not revoked:
         errors.print(f"orderledger: no live publishable key {key_id}")
         raise typer.Exit(1)

@@ -40,26 +40,18 @@ def reconcile(
 ) -> None:
     """Compare every payment collection in the window with Stripe; record settled facts,
     release orphan holds, report the rest (exit 1 if anything is reported)."""
-    from infra.container import build_container
+    from infra import cli_parts
     from infra.reconciliation import run_reconciliation
-    from infra.settings import SettingsError, load_settings
 
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        errors.print(f"orderledger: {error}")
-        raise typer.Exit(2) from None
+    settings = cli_parts.settings()
     start = _since(since, settings.reconcile_window_days)
-    container = build_container(settings)
-    try:
 
-        def progress(stage: str, done: int) -> None:
-            if not as_json:
-                console.print(f"  {stage}: {done}", end="\r", highlight=False)
+    def progress(stage: str, done: int) -> None:
+        if not as_json:
+            console.print(f"  {stage}: {done}", end="\r", highlight=False)
 
+    with cli_parts.container(settings) as container:
         done = run_reconciliation(container, since=start, progress=progress)
-    finally:
-        container.close()
     if done is None:
         errors.print("orderledger: another reconcile is running; try again later")
         raise typer.Exit(2)

@@ -76,15 +76,21 @@ LIVE_WORKERS = (
 )
 
 
-def expected_duties(container: Any) -> frozenset[str]:
+def duties_expected(settings: Any, *, redis: bool, stripe_records: object | None) -> frozenset[str]:
     """The duties the workers of this configuration run: the capture listener only with
     Redis, the reconciler only when RECONCILE_EVERY > 0 and Stripe's records are read."""
     expected = set(DUTIES)
-    if container.redis is None:
+    if not redis:
         expected.discard("capture-listener")
-    if not (container.settings.reconcile_every > 0 and container.services.stripe_records):
+    if not (settings.reconcile_every > 0 and stripe_records):
         expected.discard("reconciler")
     return frozenset(expected)
+
+
+def expected_duties(container: Any) -> frozenset[str]:
+    """The duties a built container's workers run (``duties_expected``, decided at its build)."""
+    expected: frozenset[str] = container.expected_duties
+    return expected
 
 
 def lock_conninfo(conninfo: str, holder: str) -> str:

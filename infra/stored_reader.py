@@ -75,21 +75,21 @@ def _statement(schema: str, events_table: str, snapshots_table: str | None) -> C
     ).format(events=events, snapshots=snapshots)
 
 
-def attach_stored_reader(ledger: Ledger) -> Ledger:
-    """Give the ledger its one-statement reader, when its store is PostgreSQL."""
+def stored_reader_for(ledger: Ledger) -> PostgresStoredReader | None:
+    """The ledger's one-statement reader, when its store is PostgreSQL (pass it as
+    ``Ledger(stored_reader_for=stored_reader_for)``)."""
     recorder = ledger.recorder
     if not isinstance(recorder, PostgresAggregateRecorder):
-        return ledger
+        return None
     snapshots = ledger.snapshots.recorder if ledger.snapshots is not None else None
     ping_only_when_quiet(recorder.datastore)
     if isinstance(snapshots, PostgresAggregateRecorder):
         ping_only_when_quiet(snapshots.datastore)
-    ledger.stored_reader = PostgresStoredReader(
+    return PostgresStoredReader(
         recorder.datastore,
         recorder.events_table_name,
         snapshots.events_table_name if isinstance(snapshots, PostgresAggregateRecorder) else None,
     )
-    return ledger
 
 
 def ping_only_when_quiet(datastore: PostgresDatastore) -> None:

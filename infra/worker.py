@@ -6,7 +6,6 @@ Each of those duties runs in one worker at a time however many run (``infra.duti
 process. Stopping lets the capture or batch in flight finish.
 """
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from commands.capture import capture_when_woken
-from commands.process_manager import ProcessManager
+from infra.backorder_alerts import BACKORDER_STREAM as BACKORDER_STREAM
 from infra.container import Container
 from infra.database import conninfo
 from infra.duties import CHECK_SECONDS, RETRY_SECONDS, Duty, Sharing, expected_duties
@@ -26,7 +25,6 @@ from infra.timers import listen_for_due_captures
 
 log = logging.getLogger(__name__)
 
-BACKORDER_STREAM = "inventory.backordered"
 # Captures wait mostly on Stripe, the order's lock and PostgreSQL: many run at once,
 # so a burst of orders falling due together is not captured one after the other
 # (bench-capture: a burst of 200 at ~80/s with 8 threads, ~95/s with 16).
@@ -60,9 +58,9 @@ class Worker:
         self._captures = ThreadPoolExecutor(capture_threads, thread_name_prefix="capture")
         self._in_flight: set[UUID] = set()
         self._in_flight_lock = threading.Lock()
-        self.process_manager = ProcessManager(
-            container.services, on_backorder=self._publish_backorder
-        )
+        # Built by the bootstrap (``infra.container.worker_parts``), shared by every worker
+        # of this container: a duty runs in one worker at a time.
+        self.process_manager = container.worker.process_manager
 
     def start(self) -> None:
         container = self._container
@@ -96,16 +94,7 @@ class Worker:
 
     def _start_notifications(self) -> None:
         """The notifier decides e-mails from the log; the sender delivers them."""
-        from commands.notify.notifier import Notifier
-        from commands.notify.sender import Sender
-        from infra.notification_store import PostgresDeliveryLog
-
-        container = self._container
-        deliveries = PostgresDeliveryLog(container.pool)
-        clock = container.services.clock
-        notifier = Notifier(
-            container.ledger, deliveries, clock, ops_email=container.settings.ops_email
-        )
+        notifier = self._container.worker.notifier
 
         def follow(stop: threading.Event) -> None:
             while not stop.is_set():
@@ -116,7 +105,7 @@ class Worker:
                 stop.wait(self._process_poll_seconds)
 
         self._duty("notifier", follow)
-        self._duty("mail-sender", Sender(deliveries, container.mailer, clock).run)
+        self._duty("mail-sender", self._container.worker.sender.run)
 
     def _duty(self, name: str, run: Callable[[threading.Event], Any]) -> None:
         """Run ``run(stop)`` while this worker holds the duty (``infra.duties``)."""
@@ -189,15 +178,6 @@ class Worker:
 
     def capture_due(self, order_id: UUID) -> object:
         return capture_when_woken(self._container.services, order_id)
-
-    def _publish_backorder(self, alert: dict[str, Any]) -> None:
-        redis_client = self._container.redis
-        log.warning("backordered: %s", json.dumps(alert))
-        if redis_client is not None:
-            try:
-                redis_client.xadd(BACKORDER_STREAM, {"data": json.dumps(alert)}, maxlen=10_000)
-            except Exception as error:
-                log.warning("could not publish backorder alert: %s", error)
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()

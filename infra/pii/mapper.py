@@ -12,6 +12,7 @@ this change hold plain values and load as they are.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, cast
 from uuid import UUID
 
@@ -147,12 +148,21 @@ class PersonalDataMapper(Mapper[UUID]):
         return event
 
 
+def sealing(personal: PersonalData) -> Callable[[Mapper[UUID]], PersonalDataMapper]:
+    """The ledger's mapper made a sealing one (same transcoder, compressor, cipher):
+    pass it as ``Ledger(mapper=sealing(personal))``."""
+
+    def wrap(base: Mapper[UUID]) -> PersonalDataMapper:
+        return PersonalDataMapper(
+            base.transcoder, compressor=base.compressor, cipher=base.cipher, personal=personal
+        )
+
+    return wrap
+
+
 def install(ledger: Any, personal: PersonalData) -> PersonalDataMapper:
-    """Put the sealing mapper in place of the ledger's own (same transcoder, cipher)."""
-    base: Mapper[UUID] = ledger.mapper
-    mapper = PersonalDataMapper(
-        base.transcoder, compressor=base.compressor, cipher=base.cipher, personal=personal
-    )
+    """Put the sealing mapper in place of an already made ledger's own (tests, benches)."""
+    mapper = sealing(personal)(ledger.mapper)
     ledger.mapper = mapper
     ledger.events.mapper = mapper
     if ledger.snapshots is not None:

@@ -15,7 +15,7 @@ from typing import Any
 from infra.pg import Pool
 from infra.pii.crypto import MasterKey, new_master_key_text, parse_master_key
 from infra.pii.keys import CachedDataKeys, PostgresDataKeys, create_key_tables
-from infra.pii.mapper import PersonalData, install
+from infra.pii.mapper import PersonalData
 
 MASTER_KEY_FILE = "pii_master_key"
 
@@ -24,7 +24,9 @@ class PersonalDataKeyMissing(RuntimeError):
     """PII_ENCRYPTION_REQUIRED is set but PII_MASTER_KEY is not."""
 
 
-def enable_personal_data(settings: Any, pool: Pool, ledger: Any) -> PersonalData | None:
+def enable_personal_data(settings: Any, pool: Pool) -> PersonalData | None:
+    """Personal data sealed with PII_MASTER_KEY (its key tables made), or None: the
+    ledger is then built with ``Ledger(mapper=sealing(personal))``."""
     secret = settings.pii_master_key
     if secret is None:
         if settings.pii_encryption_required:
@@ -35,9 +37,7 @@ def enable_personal_data(settings: Any, pool: Pool, ledger: Any) -> PersonalData
         return None
     master = MasterKey(parse_master_key(secret.get_secret_value()))
     create_key_tables(pool)
-    personal = PersonalData(master, CachedDataKeys(PostgresDataKeys(pool, master)))
-    install(ledger, personal)
-    return personal
+    return PersonalData(master, CachedDataKeys(PostgresDataKeys(pool, master)))
 
 
 def ensure_dev_master_key(data_dir: Path) -> None:

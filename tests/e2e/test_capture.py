@@ -250,12 +250,12 @@ def test_a_failing_capture_is_retried_then_marked_failed_and_ops_are_alerted(
     monkeypatch.setattr(services.alerts, "alert", lambda subject, text: alerts.append(subject))
     outcomes = [
         capture_payment(services, order_id, by="test").status
-        for _ in range(services.max_capture_attempts)
+        for _ in range(services.policy.capture.max_attempts)
     ]
-    assert outcomes == ["retry"] * (services.max_capture_attempts - 1) + ["failed"]
+    assert outcomes == ["retry"] * (services.policy.capture.max_attempts - 1) + ["failed"]
     payment = payment_of(live_server, order_id)
     assert payment.capture_failed and not payment.is_captured
-    assert payment.capture_attempts == services.max_capture_attempts
+    assert payment.capture_attempts == services.policy.capture.max_attempts
     assert "connection refused" in (payment.last_capture_error or "")
     assert alerts == ["Capture failed"]
 

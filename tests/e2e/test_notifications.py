@@ -272,7 +272,7 @@ def test_ops_hear_of_backorders_and_of_captures_that_finally_failed(
         done = client.post(f"/store/carts/{cart['id']}/complete")
         assert done.status_code == 200, done.text
     order_id = UUID(done.json()["order_id"])
-    for _ in range(services.max_capture_attempts):
+    for _ in range(services.policy.capture.max_attempts):
         if payment_of(mail_server, order_id).capture_failed:
             break
         capture_payment(services, order_id, by="test")

@@ -292,22 +292,25 @@ def test_without_increments_at_stripe_a_second_payment_intent_holds_the_differen
 
 
 def test_with_no_fallback_a_larger_total_is_refused_with_a_reason(
-    live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+    database_url: str, stripe_emulator: RunningEmulator
 ) -> None:
-    monkeypatch.setattr(live_server.container.services, "increment_fallback", "none")
-    shop = open_shop(live_server)
-    with live_server.client() as client:
-        cart, _ = authorized_cart(live_server, client, shop, 1)
-        order = client.post(f"/store/carts/{cart['id']}/complete").json()
-    head = settled_head(live_server)
-    with live_server.admin() as admin:
-        answer = admin.post(
-            f"/admin/orders/{order['order_id']}/line-items",
-            json={"variant_id": shop.variant, "quantity": 1},
-        )
-    assert answer.status_code == 409
-    assert answer.json()["error"] == "IncrementUnavailable"
-    assert live_server.container.ledger.head == head
+    with (
+        fresh_database(database_url) as url,
+        running_server(url, None, stripe_emulator, increment_fallback="none") as server,
+    ):
+        shop = open_shop(server)
+        with server.client() as client:
+            cart, _ = authorized_cart(server, client, shop, 1)
+            order = client.post(f"/store/carts/{cart['id']}/complete").json()
+        head = settled_head(server)
+        with server.admin() as admin:
+            answer = admin.post(
+                f"/admin/orders/{order['order_id']}/line-items",
+                json={"variant_id": shop.variant, "quantity": 1},
+            )
+        assert answer.status_code == 409
+        assert answer.json()["error"] == "IncrementUnavailable"
+        assert server.container.ledger.head == head
 
 
 change_steps = st.lists(

@@ -14,7 +14,7 @@ from domain.inventory_level import InventoryLevel
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
 from infra.database import event_store_env
-from infra.stored_reader import attach_stored_reader
+from infra.stored_reader import stored_reader_for
 from tests.integration.projection_world import Sale
 from tests.unit.domain.builders import NOW
 
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.embedded_ok]
 
 @pytest.fixture(scope="module")
 def ledger(database_url: str) -> Iterator[Ledger]:
-    ledger = attach_stored_reader(Ledger(env=event_store_env(database_url)))
+    ledger = Ledger(env=event_store_env(database_url), stored_reader_for=stored_reader_for)
     assert ledger.stored_reader is not None
     try:
         yield ledger

@@ -19,8 +19,9 @@ from typing import Any
 import httpx
 import uvicorn
 
+from commands.ports import Clock
 from infra.app import create_app
-from infra.container import build_container
+from infra.container import build_container, utc_now
 from infra.settings import Settings
 from infra.stripe_emulator import free_port
 from infra.web.client_identity import UVICORN_OPTIONS
@@ -38,9 +39,15 @@ UNLIMITED = 1_000_000
 
 @contextmanager
 def edge_server(
-    database_url: str, redis_url: str | None, stripe_api_base: str = NO_STRIPE, **overrides: Any
+    database_url: str,
+    redis_url: str | None,
+    stripe_api_base: str = NO_STRIPE,
+    *,
+    clock: Clock = utc_now,
+    **overrides: Any,
 ) -> Iterator[EdgeServer]:
-    """The API with its worker on 127.0.0.1; every limit off unless ``overrides`` set it."""
+    """The API with its worker on 127.0.0.1; every limit off unless ``overrides`` set it;
+    ``clock`` is the application's clock."""
     values: dict[str, Any] = {
         "database_url": database_url,
         "redis_url": redis_url,
@@ -54,7 +61,7 @@ def edge_server(
         "rate_limit_per_cart_per_minute": UNLIMITED,
         "admin_auth_failures_per_minute": UNLIMITED,
     }
-    container = build_container(Settings(**{**values, **overrides}))
+    container = build_container(Settings(**{**values, **overrides}), clock=clock)
     _, admin_key = container.admin_keys.create("security")
     app = create_app(container_factory=lambda: container, run_worker=True)
     config = uvicorn.Config(

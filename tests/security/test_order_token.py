@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,11 +23,24 @@ from tests.e2e.conftest import stripe_emulator as stripe_emulator  # the session
 from tests.security.edge_server import client_of, edge_server
 
 
+@dataclass
+class MovableClock:
+    """The server's clock, injected: the wall clock plus ``ahead``."""
+
+    ahead: timedelta = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
+
+
+CLOCK = MovableClock()
+
+
 @pytest.fixture(scope="module")
 def server(
     database_url: str, redis_url: str, stripe_emulator: RunningEmulator
 ) -> Iterator[LiveServer]:
-    with edge_server(database_url, redis_url, stripe_emulator.url) as live:
+    with edge_server(database_url, redis_url, stripe_emulator.url, clock=CLOCK) as live:
         yield live
 
 
@@ -85,15 +99,13 @@ def verified_review(order: dict[str, Any], shop: Shop) -> dict[str, Any]:
 
 
 def test_an_order_token_expires_after_order_token_days(server: LiveServer, shop: Shop) -> None:
-    services = server.container.services
     with client_of(server) as storefront:
         cart, _ = authorized_cart(server, storefront, shop, 1)
         order = storefront.post(f"/store/carts/{cart['id']}/complete").json()
         token = {"X-Order-Token": order["access_token"]}
         product = f"tee-{shop.suffix}"
-        clock = services.clock
-        # The server's clock, injected: past ORDER_TOKEN_DAYS (90 by default).
-        services.clock = lambda: clock() + timedelta(days=90, minutes=1)
+        # The server's clock past ORDER_TOKEN_DAYS (90 by default).
+        CLOCK.ahead = timedelta(days=90, minutes=1)
         try:
             expired = storefront.post(
                 f"/store/products/{product}/reviews",
@@ -101,7 +113,7 @@ def test_an_order_token_expires_after_order_token_days(server: LiveServer, shop:
                 headers=token,
             )
         finally:
-            services.clock = clock
+            CLOCK.ahead = timedelta(0)
         fresh = storefront.post(
             f"/store/products/{product}/reviews", json=verified_review(order, shop), headers=token
         )

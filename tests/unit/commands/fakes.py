@@ -1,4 +1,5 @@
-"""In-memory fakes for the use-case tests: Stripe, a clock, locks, alerts, timers.
+"""In-memory fakes for the use-case tests: Stripe, a clock, locks, alerts, timers,
+wired as ``Services`` by the same seam the real processes use (``infra.wiring``).
 
 The ledger is the eventsourcing library's in-memory store (``eventsourcing.popo``);
 the fake Stripe keeps PaymentIntents in a dict and answers a repeated idempotency key
@@ -13,10 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
-from commands.catalog import CatalogSlice, Region, SalesChannel, Variant
+from commands.catalog import CatalogSlice, CatalogStore, Region, SalesChannel, Variant
 from commands.errors import CardDeclined, PaymentRequestRejected
 from commands.ledger import Ledger
 from commands.ports import PaymentGateway, PaymentIntent
+from commands.reconcile.stripe_records import StripeRecords
 from commands.services import Services
 from domain.capture_timing import capture_due_at
 from domain.inventory_level import InventoryLevel
@@ -24,6 +26,8 @@ from domain.lines import Line
 from domain.money import Money
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
+from infra.settings import Settings
+from infra.wiring import wire_services
 from tests.unit.domain.builders import NOW, a_line, place_order
 
 
@@ -196,7 +200,7 @@ class Shop:
             now=now,
         )
         payment.authorize(order.total, reference=intent_id, capture_before=None, now=now)
-        policy = self.services.capture_policy
+        policy = self.services.policy.capture
         payment.schedule_capture(capture_due_at(policy, now, None), now=now)
         self.ledger.save_all(order, payment, level)
         self.stripe.hold(intent_id, order.total)
@@ -213,20 +217,35 @@ class Shop:
         return found
 
 
-def a_shop() -> Shop:
+# The policy values the use-case tests run with, through the one function that reads them.
+SETTINGS = Settings.model_construct(
+    capture_grace_seconds=3600, increment_fallback="supplementary", order_token_days=90
+)
+
+
+def a_shop(
+    *,
+    catalog: CatalogStore | None = None,
+    secrets: Any = None,
+    stripe_records: StripeRecords | None = None,
+    **settings: Any,
+) -> Shop:
+    """The use cases wired by the bootstrap's seam (``infra.wiring.wire_services``): the
+    in-memory store, the fake Stripe, the fake clock; ``settings`` change the policy."""
     ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     stripe, clock, alerts, timers = FakeStripe(), FakeClock(), Alerts(), Timers()
-    services = Services(
+    services = wire_services(
+        SETTINGS.model_copy(update=settings),
         ledger=ledger,
-        catalog=cast(Any, None),
+        catalog=catalog if catalog is not None else cast(CatalogStore, None),
         payments=cast(PaymentGateway, stripe),
         locks=NoLocks(),
         webhooks=cast(Any, None),
-        secrets=cast(Any, None),
+        secrets=secrets if secrets is not None else cast(Any, None),
         clock=clock,
-        capture_grace=timedelta(hours=1),
         timers=timers,
         alerts=alerts,
+        stripe_records=stripe_records,
     )
     return Shop(ledger, stripe, clock, alerts, timers, services)
 

@@ -55,7 +55,7 @@ def test_given_a_declining_card_then_retries_until_the_last_attempt_alerts() -> 
     shop.stripe.decline_captures = True
     outcomes = [
         capture_payment(shop.services, order.id, by="sweeper", only_if_due=True).status
-        for _ in range(shop.services.max_capture_attempts)
+        for _ in range(shop.services.policy.capture.max_attempts)
     ]
     assert outcomes == ["retry"] * 4 + ["failed"]
     assert shop.alerts.sent == ["Capture failed"]

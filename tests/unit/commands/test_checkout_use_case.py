@@ -28,10 +28,8 @@ from tests.unit.domain.builders import start_cart
 def a_checkout(
     *, stocked: int = 10, quantity: int = 2, status: str = "requires_capture"
 ) -> tuple[Shop, UUID, int]:
-    shop = a_shop()
     catalog = FakeCatalog(a_variant())
-    shop.services.catalog = cast(CatalogStore, catalog)
-    shop.services.secrets = Secrets()
+    shop = a_shop(catalog=cast(CatalogStore, catalog), secrets=Secrets())
     now = shop.clock()
     level = InventoryLevel.stock(
         item_id="v1",
@@ -67,7 +65,7 @@ def test_given_an_authorized_cart_when_completed_twice_then_one_order_is_placed(
     payment = shop.payment(placed.order_id)
     assert order.total == total and payment.authorized == total
     assert payment.status == "authorized"
-    assert order.editable_until == shop.clock() + shop.services.capture_grace
+    assert order.editable_until == shop.clock() + shop.services.policy.capture.grace
     assert reserved(shop) == 2
     cart = shop.ledger.get_or_none(cart_id, Cart)
     assert cart is not None and cart.completed_order_id == str(placed.order_id)

@@ -49,9 +49,8 @@ def test_given_an_order_when_a_line_goes_up_and_down_then_stock_hold_and_amount_
 
 
 def test_given_a_card_that_cannot_raise_its_hold_then_nothing_changes() -> None:
-    shop = a_shop()
+    shop = a_shop(increment_fallback="none")
     order = shop.authorized_order()
-    shop.services.increment_fallback = "none"
     shop.stripe.refuse_increments = True
     with pytest.raises(IncrementUnavailable):
         change_line_item(shop.services, order.id, only_line(order), quantity=2, by="customer")

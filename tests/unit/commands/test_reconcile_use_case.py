@@ -27,6 +27,8 @@ from commands.services import Services
 from domain.ids import order_id_for
 from domain.money import Money
 from domain.payment_collection import PaymentCollection
+from infra.wiring import wire_services
+from tests.unit.commands.fakes import SETTINGS
 from tests.unit.domain.builders import a_line, place_order
 
 NOW = datetime(2026, 3, 14, 12, tzinfo=UTC)
@@ -139,7 +141,8 @@ class Shop:
 def a_shop() -> Shop:
     ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     stripe = FakeStripe()
-    services = Services(
+    services = wire_services(
+        SETTINGS,
         ledger=ledger,
         catalog=cast(Any, None),
         payments=cast(PaymentGateway, stripe),
@@ -147,7 +150,6 @@ def a_shop() -> Shop:
         webhooks=cast(Any, None),
         secrets=cast(Any, None),
         clock=lambda: NOW,
-        capture_grace=timedelta(hours=1),
         timers=cast(Any, None),
         alerts=Alerts(),
         stripe_records=stripe,

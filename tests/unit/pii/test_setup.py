@@ -13,13 +13,12 @@ from infra.settings import Settings, SettingsError, load_settings
 
 def test_without_a_key_sealing_is_off_unless_required() -> None:
     # Given no PII_MASTER_KEY: off (None), and nothing is touched
-    assert enable_personal_data(Settings(), pool=None, ledger=None) is None  # type: ignore[arg-type]
+    assert enable_personal_data(Settings(), pool=None) is None  # type: ignore[arg-type]
     # When PII_ENCRYPTION_REQUIRED is set, then the process refuses to start, in one line
     with pytest.raises(PersonalDataKeyMissing, match="PII_MASTER_KEY"):
         enable_personal_data(
             Settings.model_construct(pii_master_key=None, pii_encryption_required=True),
             pool=None,  # type: ignore[arg-type]
-            ledger=None,
         )
 
 
