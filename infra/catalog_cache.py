@@ -19,13 +19,10 @@ cache's generation before reading and stores nothing if a notification came in
 meanwhile.
 """
 
-import logging
 import threading
 import time
 from collections.abc import Collection
 from typing import Any
-
-import psycopg
 
 from commands.catalog import (
     CatalogFile,
@@ -38,9 +35,8 @@ from commands.catalog import (
 )
 from infra.catalog_notify import CHANNEL
 from infra.catalog_store import PostgresCatalog
+from infra.notify_listener import ChannelListener
 from infra.pg import Pool
-
-log = logging.getLogger(__name__)
 
 
 def cached_catalog(pool: Pool, max_age: float) -> tuple[CatalogStore, "CatalogListener | None"]:
@@ -194,43 +190,10 @@ def _young(entry: tuple[float, Any] | None, oldest: float) -> Any:
     return entry[1]
 
 
-class CatalogListener:
+class CatalogListener(ChannelListener):
     """The thread that LISTENs for catalog changes and tells the cache."""
 
     def __init__(self, dsn: str, cache: CachedCatalog, *, retry_after: float = 1.0):
-        """``dsn``: a libpq connection string (``infra.database.conninfo`` of the URL)."""
-        self._dsn = dsn
-        self._cache = cache
-        self._retry_after = retry_after
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="catalog-listener", daemon=True)
-        self.ready = threading.Event()  # set once LISTENing (the first time)
-
-    def start(self) -> "CatalogListener":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(self._dsn, autocommit=True) as conn:
-                    conn.execute(
-                        psycopg.sql.SQL("LISTEN {}").format(psycopg.sql.Identifier(CHANNEL))
-                    )
-                    self._cache.listening(True)
-                    self.ready.set()
-                    while not self._stop.is_set():
-                        heard = False
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
-                            heard = True
-                        if heard:
-                            self._cache.changed()
-            except psycopg.Error as error:
-                log.warning("catalog listener lost its connection (%s); retrying", error)
-            finally:
-                self._cache.listening(False)
-            self._stop.wait(self._retry_after)
+        super().__init__(
+            dsn, CHANNEL, cache.changed, on_listening=cache.listening, retry_after=retry_after
+        )

@@ -47,11 +47,12 @@ from infra.health_metrics import WorkerHeartbeats
 from infra.locks import PostgresLocks, RedisLocks
 from infra.medusa.catalog_reads import MedusaCatalogReads
 from infra.notification_store import PostgresDeliveryLog, begin_notifications
+from infra.notify_listener import ChannelListener
 from infra.ops_store import PostgresSecrets, PostgresWebhookInbox
 from infra.pg import Pool, open_pool
 from infra.pii.customers import Customers
 from infra.pii.mapper import PersonalData, sealing
-from infra.pii.setup import enable_personal_data
+from infra.pii.setup import enable_personal_data, forget_on_erasure
 from infra.projection_runtime import ProjectionRuntime
 from infra.publishable_keys import PublishableKeys, StorefrontKeys
 from infra.read_models import PostgresReadModels
@@ -203,10 +204,13 @@ class Container:
     customers: "Customers | None" = None
     standbys: "Standbys | None" = None  # READ_DATABASE_URL (infra.read_replicas)
     catalog_listener: CatalogListener | None = None
+    erasure_listener: ChannelListener | None = None
 
     def close(self) -> None:
         if self.catalog_listener is not None:
             self.catalog_listener.stop()
+        if self.erasure_listener is not None:
+            self.erasure_listener.stop()
         if self.standbys is not None:
             self.standbys.close()
         self.read_models.close()
@@ -287,6 +291,9 @@ def build_container(settings: Settings, *, clock: Clock = utc_now) -> Container:
         customers=Customers(ledger, pool, opened.personal, clock) if opened.personal else None,
         standbys=standbys,
         catalog_listener=catalog_listener,
+        erasure_listener=(
+            forget_on_erasure(pool, opened.personal, ledger.cache) if opened.personal else None
+        ),
     )
 
 

@@ -90,6 +90,7 @@ class Customers:
         )
         self._ledger.save_all(erasure)
         destroyed = keys.destroy(subjects, now)
+        self._ledger.cache.clear()  # her cart held in clear (other processes: NOTIFY)
         return {
             "erased": True,
             "subject_id": subject,

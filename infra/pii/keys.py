@@ -21,6 +21,8 @@ from infra.pii.crypto import MasterKey, new_data_key
 # How long a process trusts a data key it has read. An erasure made by another
 # process is fully effective everywhere after this long (README: "Erasure").
 KEY_CACHE_SECONDS = 30.0
+# NOTIFYed when keys are destroyed: every process forgets what it held of anyone.
+ERASURE_CHANNEL = "orderledger_erasure"
 
 TABLES = (
     """CREATE TABLE IF NOT EXISTS orderledger.pii_data_keys (
@@ -142,6 +144,9 @@ class PostgresDataKeys:
                 " WHERE subject_id = ANY(%s) AND wrapped_key IS NOT NULL",
                 (now, list(subject_ids)),
             )
+            # Every process drops what it holds in clear (sent at commit; see
+            # ``forget_on_erasure``).
+            conn.execute(f"NOTIFY {ERASURE_CHANNEL}")
             return cursor.rowcount
 
 
@@ -239,6 +244,11 @@ class CachedDataKeys:
         destroyed = self.inner.destroy(subject_ids, now)
         self.forget(subject_ids)
         return destroyed
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._live.clear()
+            self._by_id.clear()
 
     def forget(self, subject_ids: Iterable[str]) -> None:
         gone = set(subject_ids)

@@ -12,9 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from commands.aggregate_cache import AggregateCache
+from infra.notify_listener import ChannelListener
 from infra.pg import Pool
 from infra.pii.crypto import MasterKey, new_master_key_text, parse_master_key
-from infra.pii.keys import CachedDataKeys, PostgresDataKeys, create_key_tables
+from infra.pii.keys import ERASURE_CHANNEL, CachedDataKeys, PostgresDataKeys, create_key_tables
 from infra.pii.mapper import PersonalData
 
 MASTER_KEY_FILE = "pii_master_key"
@@ -50,3 +52,18 @@ def ensure_dev_master_key(data_dir: Path) -> None:
         path.touch(mode=0o600)
         path.write_text(new_master_key_text() + "\n")
     os.environ["PII_MASTER_KEY"] = path.read_text().strip()
+
+
+def forget_on_erasure(pool: Pool, personal: PersonalData, held: AggregateCache) -> ChannelListener:
+    """The thread that, when any process erases a customer, drops what this one holds in
+    clear: its data keys and the carts and levels it holds for checkout (which would
+    otherwise place an erased customer's cart with her e-mail and address again)."""
+    keys = personal.keys
+
+    def forget() -> None:
+        held.clear()
+        if isinstance(keys, CachedDataKeys):
+            keys.forget_all()
+
+    dsn = pool.conninfo if isinstance(pool.conninfo, str) else pool.conninfo()
+    return ChannelListener(dsn, ERASURE_CHANNEL, forget).start()
