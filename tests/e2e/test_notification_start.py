@@ -12,7 +12,13 @@ import pytest
 from infra.schema import SCHEMA
 from infra.stripe_emulator import RunningEmulator
 from infra.worker import Worker
-from tests.e2e.conftest import LiveServer, fresh_database, open_shop, running_server
+from tests.e2e.conftest import (
+    LiveServer,
+    fresh_database,
+    open_shop,
+    running_server,
+    server_of_its_own,
+)
 from tests.e2e.resend_standin import ResendStandIn, resend_standin
 from tests.e2e.test_capture import wait_until
 from tests.e2e.test_notifications import checkout, customer, deliveries
@@ -38,19 +44,16 @@ def test_an_order_placed_before_any_worker_ran_gets_one_confirmation_and_one_rec
     database_url: str, redis_url: str, stripe_emulator: RunningEmulator, standin: ResendStandIn
 ) -> None:
     email = customer()
-    with (
-        fresh_database(database_url) as url,
-        running_server(
-            url,
-            redis_url,
-            stripe_emulator,
-            run_worker=False,
-            resend_api_key="re_test",
-            resend_api_url=standin.url,
-            capture_grace_seconds=1,
-            capture_sweep_seconds=0.5,
-        ) as server,
-    ):
+    with server_of_its_own(
+        database_url,
+        redis_url,
+        stripe_emulator,
+        run_worker=False,
+        resend_api_key="re_test",
+        resend_api_url=standin.url,
+        capture_grace_seconds=1,
+        capture_sweep_seconds=0.5,
+    ) as server:
         shop = open_shop(server)
         placed = checkout(server, shop, email, quantity=1)  # no worker has ever run
         assert standin.to(email) == []

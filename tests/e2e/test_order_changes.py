@@ -8,7 +8,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +17,7 @@ from domain.order import Order
 from domain.payment_collection import PaymentCollection
 from infra.stripe_emulator import RunningEmulator
 from tests.e2e.checkout_flow import authorized_cart
-from tests.e2e.conftest import LiveServer, Shop, fresh_database, open_shop, running_server
+from tests.e2e.conftest import LiveServer, Shop, open_shop, server_of_its_own
 from tests.e2e.ledger_probe import settled_head
 from tests.e2e.stripe_standin import StandIn, stripe_standin
 
@@ -34,12 +33,9 @@ def server(
     database_url: str, redis_url: str, stripe_emulator: RunningEmulator, standin: StandIn
 ) -> Iterator[LiveServer]:
     """A server whose Stripe can raise authorizations (through the stand-in)."""
-    redis_db13 = redis_url.rsplit("/", 1)[0] + "/13"
-    redis.Redis.from_url(redis_db13).flushdb()
-    with (
-        fresh_database(database_url) as url,
-        running_server(url, redis_db13, stripe_emulator, stripe_api_base=standin.url) as live,
-    ):
+    with server_of_its_own(
+        database_url, redis_url, stripe_emulator, redis_db=13, stripe_api_base=standin.url
+    ) as live:
         yield live
 
 

@@ -19,7 +19,7 @@ from infra.stripe_emulator import RunningEmulator
 from infra.view_positions import WAIT_SECONDS
 from infra.worker import Worker
 from tests.e2e.checkout_flow import authorized_cart
-from tests.e2e.conftest import LiveServer, Shop, fresh_database, open_shop, running_server
+from tests.e2e.conftest import LiveServer, Shop, open_shop, server_of_its_own
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +28,7 @@ def server(
 ) -> Iterator[LiveServer]:
     """An API whose worker the tests start and stop (its own database: no other worker
     moves its views)."""
-    with (
-        fresh_database(database_url) as url,
-        running_server(url, redis_url, stripe_emulator, run_worker=False) as live,
-    ):
+    with server_of_its_own(database_url, redis_url, stripe_emulator, run_worker=False) as live:
         yield live
 
 

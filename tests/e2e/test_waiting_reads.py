@@ -15,7 +15,14 @@ import pytest
 from infra.stripe_emulator import RunningEmulator
 from infra.worker import Worker
 from tests.e2e.checkout_flow import authorized_cart
-from tests.e2e.conftest import LiveServer, Shop, fresh_database, open_shop, running_server
+from tests.e2e.conftest import (
+    LiveServer,
+    Shop,
+    fresh_database,
+    open_shop,
+    running_server,
+    server_of_its_own,
+)
 
 WAITERS = 5
 # Long enough that no waiter gives up before the test moves the view with a worker.
@@ -28,17 +35,14 @@ def server(
 ) -> Iterator[LiveServer]:
     """An API admitting five waiters, with no worker (so views stay where they are) unless
     a test starts one."""
-    with (
-        fresh_database(database_url) as url,
-        running_server(
-            url,
-            redis_url,
-            stripe_emulator,
-            run_worker=False,
-            view_waiters_max=WAITERS,
-            view_wait_seconds=WAIT,
-        ) as live,
-    ):
+    with server_of_its_own(
+        database_url,
+        redis_url,
+        stripe_emulator,
+        run_worker=False,
+        view_waiters_max=WAITERS,
+        view_wait_seconds=WAIT,
+    ) as live:
         yield live
 
 

@@ -16,12 +16,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
 from infra.container import build_container
 from infra.settings import Settings
 from infra.stripe_emulator import RunningEmulator, free_port
-from tests.e2e.conftest import WEBHOOK_SECRET, LiveServer, fresh_database, stripe_emulator
+from tests.e2e.conftest import (
+    WEBHOOK_SECRET,
+    LiveServer,
+    fresh_database,
+    own_redis_database,
+    stripe_emulator,
+)
 
 __all__ = ["stripe_emulator"]
 
@@ -122,8 +127,7 @@ def medusa_server(
 ) -> Iterator[LiveServer]:
     """A running ``orderledger serve`` and ``worker``: own database, Redis db 13, a
     two-second grace period, STORE_CORS for one origin."""
-    redis_db13 = redis_url.rsplit("/", 1)[0] + "/13"
-    redis.Redis.from_url(redis_db13).flushdb()
+    redis_db13 = own_redis_database(redis_url, 13)
     with (
         fresh_database(database_url) as url,
         served(url, redis_db13, stripe_emulator, tmp_path_factory.mktemp("orderledger")) as server,
