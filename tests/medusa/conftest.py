@@ -5,16 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from infra.container import build_container
@@ -24,9 +20,11 @@ from tests.e2e.conftest import (
     WEBHOOK_SECRET,
     LiveServer,
     fresh_database,
+    import_catalog,
     own_redis_database,
     stripe_emulator,
 )
+from tests.processes import orderledger_command, orderledger_processes
 
 __all__ = ["stripe_emulator"]
 
@@ -49,11 +47,6 @@ def node() -> str:
     if not (HERE / "node_modules" / "@medusajs" / "js-sdk").is_dir():
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300)
     return node
-
-
-def orderledger_command(*args: str) -> list[str]:
-    """The ``orderledger`` command line of this virtualenv."""
-    return [sys.executable, "-c", "from infra.cli import main; main()", *args]
 
 
 @contextmanager
@@ -80,42 +73,14 @@ def served(
     )  # fmt: skip
     admin_key = made.stdout.strip().splitlines()[-1]
     port = free_port()
-    processes = [
-        subprocess.Popen(
-            orderledger_command(*command),
-            env=env,
-            stdout=(logs / f"{command[0]}.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        for command in (["serve", "--port", str(port)], ["worker"])
-    ]
     url = f"http://127.0.0.1:{port}"
-    container = build_container(Settings(database_url=database_url, redis_url=redis_url))
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            exited = [p for p in processes if p.poll() is not None]
-            if exited or time.monotonic() > deadline:
-                raise RuntimeError(f"orderledger did not start; see {logs}")
-            threading.Event().wait(0.1)  # the server binding its port, bounded above
-        yield LiveServer(
-            url=url, container=container, admin_key=admin_key, emulator_url=emulator.url
-        )
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        container.close()
+    with (
+        orderledger_processes(
+            [["serve", "--port", str(port)], ["worker"]], env, logs, ready_url=f"{url}/health"
+        ),
+        closing(build_container(Settings(database_url=database_url, redis_url=redis_url))) as built,
+    ):
+        yield LiveServer(url=url, container=built, admin_key=admin_key, emulator_url=emulator.url)
 
 
 @pytest.fixture(scope="session")
@@ -172,7 +137,5 @@ def small_shop(medusa_server: LiveServer) -> SmallShop:
             {"variant_id": shop.variant, "location_id": f"loc-{s}", "stocked_quantity": 5}
         ],
     }
-    with medusa_server.admin() as admin:
-        answer = admin.post("/admin/catalog", json=catalog)
-    assert answer.status_code == 200, answer.text
+    import_catalog(medusa_server, catalog)
     return shop

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import LiveServer, server_of_its_own
+from tests.e2e.conftest import LiveServer, import_catalog, server_of_its_own
 from tests.medusa.conftest import STOREFRONT_ORIGIN, SmallShop
 
 pytestmark = [pytest.mark.e2e]
@@ -205,8 +205,7 @@ def test_a_key_opens_its_internal_channel_and_regions_show_their_countries(
         "products": [],
         "inventory": [],
     }
-    with medusa_server.admin() as admin:
-        assert admin.post("/admin/catalog", json=catalog).status_code == 200
+    import_catalog(medusa_server, catalog)
     with medusa_server.client() as native:
         refused = native.post(
             "/store/carts",
