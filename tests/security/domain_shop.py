@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import LiveServer, server_of_its_own
+from tests.e2e.conftest import LiveServer, import_catalog, server_of_its_own
 from tests.e2e.stripe_standin import StandIn, stripe_standin
 
 # A Redis database of its own: capture timers of other suites' servers never mix in.
@@ -142,9 +142,7 @@ def open_store(
         )
     if digital_ebook:
         catalog["products"][1]["requires_shipping"] = False
-    with server.admin() as admin:
-        answer = admin.post("/admin/catalog", json=catalog)
-    assert answer.status_code == 200, answer.text
+    import_catalog(server, catalog)
     return store
 
 
@@ -184,3 +182,10 @@ def choose_shipping(client: httpx.Client, cart_id: str, store: Store) -> dict[st
     )
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
+
+
+def shipped_lamp(client: httpx.Client, store: Store) -> str:
+    """A cart of one lamp, its shipping chosen; returns its id."""
+    cart_id = cart_of(client, store, store.lamp)
+    choose_shipping(client, cart_id, store)
+    return cart_id

@@ -15,7 +15,6 @@ from infra.schema import SCHEMA
 from infra.stripe_emulator import RunningEmulator
 from tests.e2e.checkout_flow import cart_with
 from tests.e2e.conftest import LiveServer, Shop, authorize_at_stripe, open_shop
-from tests.e2e.conftest import stripe_emulator as stripe_emulator  # the session's localstripe
 from tests.security.edge_server import an_address, client_of, edge_server
 
 
