@@ -21,6 +21,7 @@ from infra.app import create_app
 from infra.container import Container, build_container
 from infra.settings import Settings
 from infra.stripe_emulator import RunningEmulator, free_port, start_emulator
+from infra.worker import Worker
 from tests.databases import fresh_database as a_database
 
 WEBHOOK_SECRET = "whsec_e2e_secret"
@@ -143,6 +144,17 @@ def running_server(
         settings, emulator_url=emulator.url, run_worker=run_worker, admin_key_name=admin_key_name
     ) as live:
         yield live
+
+
+@contextmanager
+def worker_running(server: LiveServer, **options: Any) -> Iterator[None]:
+    """A worker over the server's container, for a server run with ``run_worker=False``."""
+    worker = Worker(server.container, **{"poll_seconds": 0.2, **options})
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.stop()
 
 
 @pytest.fixture(scope="session")
@@ -303,13 +315,15 @@ def open_shop(
         berlin=f"berlin-{s}",
         paris=f"paris-{s}",
     )
-    with server.admin() as admin:
-        answer = admin.post(
-            "/admin/catalog",
-            json=shop.catalog(stock=stock, backorder=backorder, paris_stock=paris_stock),
-        )
-    assert answer.status_code == 200, answer.text
+    import_catalog(server, shop.catalog(stock=stock, backorder=backorder, paris_stock=paris_stock))
     return shop
+
+
+def import_catalog(server: LiveServer, catalog: dict[str, Any]) -> None:
+    """``POST /admin/catalog`` as the admin; the catalog must be taken (200)."""
+    with server.admin() as admin:
+        answer = admin.post("/admin/catalog", json=catalog)
+    assert answer.status_code == 200, answer.text
 
 
 @pytest.fixture
@@ -344,6 +358,14 @@ def signed_event(
     body = json.dumps(payload)
     header = stripe.WebhookSignature.generate_signature_header(body, secret, timestamp=timestamp)
     return body.encode(), header
+
+
+def post_webhook(client: httpx.Client, body: bytes, signature: str | None) -> httpx.Response:
+    """Deliver a webhook body as Stripe does (``signature`` None: with no Stripe-Signature)."""
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["Stripe-Signature"] = signature
+    return client.post("/webhooks/stripe", content=body, headers=headers)
 
 
 def payment_intent_event(

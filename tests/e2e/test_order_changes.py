@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -37,6 +38,16 @@ def server(
         database_url, redis_url, stripe_emulator, redis_db=13, stripe_api_base=standin.url
     ) as live:
         yield live
+
+
+def admin_adds_line(
+    admin: httpx.Client, order: dict[str, Any], variant: str, quantity: int
+) -> httpx.Response:
+    """The admin adds ``quantity`` of ``variant`` to the placed order."""
+    return admin.post(
+        f"/admin/orders/{order['order_id']}/line-items",
+        json={"variant_id": variant, "quantity": quantity},
+    )
 
 
 def placed(
@@ -97,10 +108,7 @@ def test_a_declined_increment_keeps_order_stock_and_payment_as_they_were(
     head = settled_head(server)
     before = aggregates(server, order["order_id"])
     with server.admin() as admin:
-        answer = admin.post(
-            f"/admin/orders/{order['order_id']}/line-items",
-            json={"variant_id": shop.variant, "quantity": 5},
-        )
+        answer = admin_adds_line(admin, order, shop.variant, 5)
     assert answer.status_code == 402
     assert answer.json()["error"] == "CardDeclined"
     assert server.container.ledger.head == head
@@ -181,10 +189,7 @@ def test_no_change_after_capture_or_cancel(server: LiveServer) -> None:
         assert admin.post(f"/admin/orders/{canceled_order['order_id']}/cancel").status_code == 200
         head = settled_head(server)
         for order in (captured_order, canceled_order):
-            answer = admin.post(
-                f"/admin/orders/{order['order_id']}/line-items",
-                json={"variant_id": shop.variant, "quantity": 1},
-            )
+            answer = admin_adds_line(admin, order, shop.variant, 1)
             assert answer.status_code == 409
             assert answer.json()["error"] == "OrderNotEditable"
     assert server.container.ledger.head == head
@@ -222,10 +227,7 @@ def test_simultaneous_changes_lose_no_update_and_reserve_nothing_twice(server: L
 
     def add(_: int) -> int:
         with server.admin() as admin:
-            return admin.post(
-                f"/admin/orders/{order['order_id']}/line-items",
-                json={"variant_id": shop.other_variant, "quantity": 2},
-            ).status_code
+            return admin_adds_line(admin, order, shop.other_variant, 2).status_code
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         statuses = list(
@@ -253,10 +255,7 @@ def test_without_increments_at_stripe_a_second_payment_intent_holds_the_differen
         cart, first_intent = authorized_cart(live_server, client, shop, 1)
         order = client.post(f"/store/carts/{cart['id']}/complete").json()
     with live_server.admin() as admin:
-        answer = admin.post(
-            f"/admin/orders/{order['order_id']}/line-items",
-            json={"variant_id": shop.other_variant, "quantity": 1},
-        )
+        answer = admin_adds_line(admin, order, shop.other_variant, 1)
         assert answer.status_code == 200, answer.text
         changed, payment = aggregates(live_server, order["order_id"])
         assert payment.amount == payment.authorized == changed.total
@@ -291,16 +290,10 @@ def test_with_no_fallback_a_larger_total_is_refused_with_a_reason(
     live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(live_server.container.services, "increment_fallback", "none")
-    shop = open_shop(live_server)
-    with live_server.client() as client:
-        cart, _ = authorized_cart(live_server, client, shop, 1)
-        order = client.post(f"/store/carts/{cart['id']}/complete").json()
+    shop, order, _ = placed(live_server, quantity=1)
     head = settled_head(live_server)
     with live_server.admin() as admin:
-        answer = admin.post(
-            f"/admin/orders/{order['order_id']}/line-items",
-            json={"variant_id": shop.variant, "quantity": 1},
-        )
+        answer = admin_adds_line(admin, order, shop.variant, 1)
     assert answer.status_code == 409
     assert answer.json()["error"] == "IncrementUnavailable"
     assert live_server.container.ledger.head == head
@@ -361,15 +354,9 @@ def test_a_supplemented_order_passes_the_audit_and_its_views_agree(live_server: 
 
     from infra.cli import app as cli
 
-    shop = open_shop(live_server)
-    with live_server.client() as client:
-        cart, _ = authorized_cart(live_server, client, shop, 1)
-        order = client.post(f"/store/carts/{cart['id']}/complete").json()
+    shop, order, _ = placed(live_server, quantity=1)
     with live_server.admin() as admin:
-        changed = admin.post(
-            f"/admin/orders/{order['order_id']}/line-items",
-            json={"variant_id": shop.variant, "quantity": 2},
-        )
+        changed = admin_adds_line(admin, order, shop.variant, 2)
         assert changed.status_code == 200, changed.text
         position = changed.headers["X-Ledger-Position"]
         detail = admin.get(f"/admin/orders/{order['order_id']}?min_position={position}").json()

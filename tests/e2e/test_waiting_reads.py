@@ -7,13 +7,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from infra.stripe_emulator import RunningEmulator
-from infra.worker import Worker
 from tests.e2e.checkout_flow import authorized_cart
 from tests.e2e.conftest import (
     LiveServer,
@@ -22,6 +20,7 @@ from tests.e2e.conftest import (
     open_shop,
     running_server,
     server_of_its_own,
+    worker_running,
 )
 
 WAITERS = 5
@@ -44,16 +43,6 @@ def server(
         view_wait_seconds=WAIT,
     ) as live:
         yield live
-
-
-@contextmanager
-def worker_running(server: LiveServer) -> Iterator[None]:
-    worker = Worker(server.container, poll_seconds=0.2)
-    worker.start()
-    try:
-        yield
-    finally:
-        worker.stop()
 
 
 def unprojected_position(server: LiveServer) -> tuple[int, Shop]:
