@@ -8,6 +8,21 @@ import httpx
 
 from tests.e2e.conftest import LiveServer, Shop, authorize_at_stripe
 
+# What the storefront is shown of an order (no personal data, no token).
+STOREFRONT_ORDER_FIELDS = {
+    "order_id",
+    "status",
+    "payment_status",
+    "currency",
+    "items",
+    "subtotal",
+    "shipping_total",
+    "tax_total",
+    "total",
+    "placed_at",
+    "editable_until",
+}
+
 
 def cart_with(
     client: httpx.Client, shop: Shop, quantity: int = 2, *, shipping: str | None = None
@@ -45,3 +60,13 @@ def authorized_cart(
     intent_id = session.json()["payment_intent_id"]
     assert authorize_at_stripe(server, intent_id) == "requires_capture"
     return cart, intent_id
+
+
+def first_line(client: httpx.Client, cart_id: str) -> str:
+    """The id of the cart's first line item."""
+    return str(client.get(f"/store/carts/{cart_id}").json()["items"][0]["id"])
+
+
+def intent_of_session(client: httpx.Client, cart_id: str) -> str:
+    """Ask for the cart's payment session; the id of its PaymentIntent."""
+    return str(client.post(f"/store/carts/{cart_id}/payment-session").json()["payment_intent_id"])

@@ -13,13 +13,16 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 import stripe
 import uvicorn
 
+from commands.ports import Clock
 from infra.app import create_app
-from infra.container import Container, build_container
+from infra.container import Container, build_container, utc_now
 from infra.settings import Settings
 from infra.stripe_emulator import RunningEmulator, free_port, start_emulator
+from infra.worker import Worker
 from tests.databases import fresh_database as a_database
 
 WEBHOOK_SECRET = "whsec_e2e_secret"
@@ -42,6 +45,7 @@ class LiveServer:
     container: Container
     admin_key: str
     emulator_url: str
+    app: Any = None  # the running FastAPI app (its state holds the limiter's identities)
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30.0, **kwargs)
@@ -53,8 +57,9 @@ class LiveServer:
         return stripe.StripeClient("sk_test_e2e", base_addresses={"api": self.emulator_url})
 
 
-def _serve(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+def _serve(app: Any, port: int, **options: Any) -> tuple[uvicorn.Server, threading.Thread]:
+    options = {"lifespan": "on", **options}
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -66,15 +71,51 @@ def _serve(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
     return server, thread
 
 
+@contextmanager
+def serving(
+    settings: Settings,
+    *,
+    emulator_url: str,
+    run_worker: bool = True,
+    admin_key_name: str = "e2e",
+    admin_key: str | None = None,
+    port: int | None = None,
+    clock: Clock = utc_now,
+    **uvicorn_options: Any,
+) -> Iterator[LiveServer]:
+    """The one way a test runs the API (with its worker in-process unless ``run_worker`` is
+    False) on 127.0.0.1: built from ``settings``, on ``port`` or a free one. A new admin key
+    named ``admin_key_name`` unless ``admin_key`` (one made before, on the same database)."""
+    container = build_container(settings, clock=clock)
+    if admin_key is None:
+        _, admin_key = container.admin_keys.create(admin_key_name)
+    app = create_app(container_factory=lambda: container, run_worker=run_worker)
+    server, thread = _serve(app, port or free_port(), **uvicorn_options)
+    try:
+        yield LiveServer(
+            url=f"http://127.0.0.1:{server.config.port}",
+            container=container,
+            admin_key=admin_key,
+            emulator_url=emulator_url,
+            app=app,
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        container.close()
+
+
 def server_settings(
-    database_url: str, redis_url: str | None, emulator: RunningEmulator, **overrides: Any
+    database_url: str, redis_url: str | None, emulator: RunningEmulator | str, **overrides: Any
 ) -> Settings:
-    """The settings of every live test server: the Stripe stand-in, an hour of grace."""
+    """The settings of every live test server: the Stripe stand-in (``emulator``, or the
+    URL of the Stripe the server should call), an hour of grace, no rate limits."""
+    stripe_api_base = emulator if isinstance(emulator, str) else emulator.url
     values: dict[str, Any] = {
         "database_url": database_url,
         "redis_url": redis_url,
         "stripe_api_key": "sk_test_e2e",
-        "stripe_api_base": emulator.url,
+        "stripe_api_base": stripe_api_base,
         "stripe_webhook_secret": WEBHOOK_SECRET,
         "capture_grace_seconds": 3600,
         # Every test talks from 127.0.0.1: the rate limits are tested on their own.
@@ -101,21 +142,21 @@ def running_server(
     """The API with its worker in-process (unless ``run_worker`` is False: then the test
     runs ``infra.worker.Worker`` itself), on 127.0.0.1 and a free port."""
     settings = server_settings(database_url, redis_url, emulator, **overrides)
-    container = build_container(settings)
-    _, admin_key = container.admin_keys.create(admin_key_name)
-    app = create_app(container_factory=lambda: container, run_worker=run_worker)
-    server, thread = _serve(app, free_port())
+    with serving(
+        settings, emulator_url=emulator.url, run_worker=run_worker, admin_key_name=admin_key_name
+    ) as live:
+        yield live
+
+
+@contextmanager
+def worker_running(server: LiveServer, **options: Any) -> Iterator[None]:
+    """A worker over the server's container, for a server run with ``run_worker=False``."""
+    worker = Worker(server.container, **{"poll_seconds": 0.2, **options})
+    worker.start()
     try:
-        yield LiveServer(
-            url=f"http://127.0.0.1:{server.config.port}",
-            container=container,
-            admin_key=admin_key,
-            emulator_url=emulator.url,
-        )
+        yield
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        container.close()
+        worker.stop()
 
 
 @pytest.fixture(scope="session")
@@ -129,6 +170,33 @@ def live_server(
 def fresh_database(database_url: str) -> AbstractContextManager[str]:
     """Another empty database on the same server (for a server with other settings)."""
     return a_database(database_url, "orderledger_e2e")
+
+
+def own_redis_database(redis_url: str, db: int) -> str:
+    """Redis database ``db`` of the server behind ``redis_url``, flushed: a server's capture
+    timers never mix with another suite's."""
+    url = redis_url.rsplit("/", 1)[0] + f"/{db}"
+    redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@contextmanager
+def server_of_its_own(
+    database_url: str,
+    redis_url: str,
+    emulator: RunningEmulator,
+    *,
+    redis_db: int | None = None,
+    **options: Any,
+) -> Iterator[LiveServer]:
+    """``running_server`` on a fresh database (and, given ``redis_db``, a flushed Redis
+    database of its own): for a server with settings of its own (``options``)."""
+    own_redis = redis_url if redis_db is None else own_redis_database(redis_url, redis_db)
+    with (
+        fresh_database(database_url) as url,
+        running_server(url, own_redis, emulator, **options) as live,
+    ):
+        yield live
 
 
 @dataclass
@@ -249,13 +317,15 @@ def open_shop(
         berlin=f"berlin-{s}",
         paris=f"paris-{s}",
     )
-    with server.admin() as admin:
-        answer = admin.post(
-            "/admin/catalog",
-            json=shop.catalog(stock=stock, backorder=backorder, paris_stock=paris_stock),
-        )
-    assert answer.status_code == 200, answer.text
+    import_catalog(server, shop.catalog(stock=stock, backorder=backorder, paris_stock=paris_stock))
     return shop
+
+
+def import_catalog(server: LiveServer, catalog: dict[str, Any]) -> None:
+    """``POST /admin/catalog`` as the admin; the catalog must be taken (200)."""
+    with server.admin() as admin:
+        answer = admin.post("/admin/catalog", json=catalog)
+    assert answer.status_code == 200, answer.text
 
 
 @pytest.fixture
@@ -290,6 +360,14 @@ def signed_event(
     body = json.dumps(payload)
     header = stripe.WebhookSignature.generate_signature_header(body, secret, timestamp=timestamp)
     return body.encode(), header
+
+
+def post_webhook(client: httpx.Client, body: bytes, signature: str | None) -> httpx.Response:
+    """Deliver a webhook body as Stripe does (``signature`` None: with no Stripe-Signature)."""
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["Stripe-Signature"] = signature
+    return client.post("/webhooks/stripe", content=body, headers=headers)
 
 
 def payment_intent_event(

@@ -9,11 +9,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import redis
 
 from infra.stripe_emulator import RunningEmulator
 from tests.e2e.checkout_flow import authorized_cart
-from tests.e2e.conftest import LiveServer, Shop, fresh_database, running_server
+from tests.e2e.conftest import LiveServer, Shop, server_of_its_own
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -29,9 +28,7 @@ def console_server(
     database_url: str, redis_url: str, emulator: RunningEmulator, redis_db: int
 ) -> Iterator[LiveServer]:
     """A server of the console tests' own: a fresh database, so the pages show only theirs."""
-    url_of_db = redis_url.rsplit("/", 1)[0] + f"/{redis_db}"
-    redis.Redis.from_url(url_of_db).flushdb()
-    with fresh_database(database_url) as url, running_server(url, url_of_db, emulator) as live:
+    with server_of_its_own(database_url, redis_url, emulator, redis_db=redis_db) as live:
         yield live
 
 

@@ -11,6 +11,7 @@ import errno
 import socket
 import threading
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 TICK = 0.1
 
@@ -110,3 +111,11 @@ class TcpProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 with contextlib.suppress(OSError):
                     sock.close()
+
+
+def through(proxy: TcpProxy, database_url: str) -> str:
+    """``database_url`` with its host and port those of ``proxy``."""
+    parts = urlsplit(database_url)
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@127.0.0.1:{proxy.port}" if userinfo else f"127.0.0.1:{proxy.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))

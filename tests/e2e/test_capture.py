@@ -10,14 +10,13 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-import redis
 
 from commands.capture import capture_payment
 from domain.ids import inventory_level_id_for, payment_collection_id_for
 from domain.payment_collection import PaymentCollection
 from infra.stripe_emulator import RunningEmulator
 from tests.e2e.checkout_flow import authorized_cart
-from tests.e2e.conftest import LiveServer, fresh_database, open_shop, running_server
+from tests.e2e.conftest import LiveServer, open_shop, server_of_its_own
 
 GRACE_SECONDS = 2
 
@@ -27,18 +26,14 @@ def quick_server(
     database_url: str, redis_url: str, stripe_emulator: RunningEmulator
 ) -> Iterator[LiveServer]:
     """A server whose grace period is two seconds, with its own database and Redis db."""
-    redis_db14 = redis_url.rsplit("/", 1)[0] + "/14"
-    redis.Redis.from_url(redis_db14).flushdb()
-    with (
-        fresh_database(database_url) as url,
-        running_server(
-            url,
-            redis_db14,
-            stripe_emulator,
-            capture_grace_seconds=GRACE_SECONDS,
-            capture_sweep_seconds=0.5,
-        ) as server,
-    ):
+    with server_of_its_own(
+        database_url,
+        redis_url,
+        stripe_emulator,
+        redis_db=14,
+        capture_grace_seconds=GRACE_SECONDS,
+        capture_sweep_seconds=0.5,
+    ) as server:
         yield server
 
 

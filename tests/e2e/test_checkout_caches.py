@@ -22,7 +22,14 @@ from domain.inventory_level import InventoryLevel
 from domain.order import Order
 from infra.stripe_emulator import RunningEmulator
 from tests.e2e.checkout_flow import authorized_cart, cart_with
-from tests.e2e.conftest import LiveServer, Shop, authorize_at_stripe, fresh_database, open_shop
+from tests.e2e.conftest import (
+    LiveServer,
+    Shop,
+    authorize_at_stripe,
+    fresh_database,
+    import_catalog,
+    open_shop,
+)
 from tests.e2e.conftest import running_server as serve
 
 # How long after a committed price change the other process may still price with the
@@ -52,9 +59,7 @@ def two(
 def reimport(server: LiveServer, shop: Shop, *, stock: int, price: int = 2500) -> None:
     catalog: dict[str, Any] = shop.catalog(stock=stock, backorder=False)
     catalog["products"][0]["variants"][0]["prices"]["eur"] = price
-    with server.admin() as admin:
-        answer = admin.post("/admin/catalog", json=catalog)
-    assert answer.status_code == 200, answer.text
+    import_catalog(server, catalog)
 
 
 def level(server: LiveServer, shop: Shop) -> InventoryLevel:
@@ -219,8 +224,7 @@ def test_a_location_skipped_on_held_stock_is_decided_again_on_fresh_stock(
         assert authorize_at_stripe(b, intent["payment_intent_id"]) == "requires_capture"
         assert at_b.post(f"/store/carts/{cart['id']}/complete").status_code == 200
         catalog: dict[str, Any] = shop.catalog(stock=5, backorder=False, paris_stock=10)
-        with a.admin() as admin:
-            assert admin.post("/admin/catalog", json=catalog).status_code == 200
+        import_catalog(a, catalog)
         # When B places another line: held, Berlin looks short and Paris would take it
         cart = cart_with(at_b, shop, quantity=2, shipping=shop.shipping_no_location)
         intent = at_b.post(f"/store/carts/{cart['id']}/payment-session").json()

@@ -14,7 +14,7 @@ from domain.order import Order
 from domain.payment_collection import PaymentCollection
 from infra.database import conninfo
 from tests.e2e.checkout_flow import authorized_cart
-from tests.e2e.conftest import LiveServer, payment_intent_event, signed_event
+from tests.e2e.conftest import LiveServer, payment_intent_event, post_webhook, signed_event
 
 WEBHOOKS = 20
 COMPLETES = 5
@@ -50,11 +50,7 @@ def test_twenty_webhooks_and_five_completes_at_once_place_exactly_one_order(
         body, signature = delivery
         with live_server.client() as own:
             start.wait()
-            return own.post(
-                "/webhooks/stripe",
-                content=body,
-                headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
-            )
+            return post_webhook(own, body, signature)
 
     def complete() -> httpx.Response:
         with live_server.client() as own:

@@ -14,7 +14,7 @@ import pytest
 from commands.files.uploads import Ticket, sign_ticket
 from infra.file_sweeper import sweep_files
 from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import LiveServer, Shop, fresh_database, open_shop, running_server
+from tests.e2e.conftest import LiveServer, Shop, open_shop, server_of_its_own
 from tests.e2e.console_flow import signed_in
 from tests.e2e.files_flow import (
     post_form,
@@ -38,18 +38,15 @@ def server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveServer]:
     data_dir = tmp_path_factory.mktemp("files-data")
-    with (
-        fresh_database(database_url) as url,
-        running_server(
-            url,
-            redis_url,
-            stripe_emulator,
-            data_dir=data_dir,
-            files_max_upload_bytes=4096,
-            files_review_photo_max_bytes=2048,
-            files_sweep_seconds=3600,  # the tests sweep when they mean to
-        ) as live,
-    ):
+    with server_of_its_own(
+        database_url,
+        redis_url,
+        stripe_emulator,
+        data_dir=data_dir,
+        files_max_upload_bytes=4096,
+        files_review_photo_max_bytes=2048,
+        files_sweep_seconds=3600,  # the tests sweep when they mean to
+    ) as live:
         yield live
 
 

@@ -4,14 +4,16 @@ upload, attach, read through the storefront, detach and sweep; review photos by 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 
 from infra.file_sweeper import sweep_files
 from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import LiveServer, fresh_database, open_shop, running_server
+from tests.e2e.conftest import LiveServer, open_shop, server_of_its_own
 from tests.e2e.files_flow import post_form, product_page, read_url, show_images, uploaded
 from tests.e2e.test_reviews import placed_order, review, reviews_of, submit
 from tests.integration.s3_policy_gate import ACCESS_KEY, SECRET_KEY, Gate, s3_behind_a_policy_gate
@@ -28,26 +30,35 @@ def gate() -> Iterator[Gate]:
         yield running
 
 
+@contextmanager
+def server_on_bucket(
+    database_url: str, redis_url: str, emulator: RunningEmulator, gate: Gate, **options: Any
+) -> Iterator[LiveServer]:
+    """A server of its own keeping files in the gate's bucket, as R2 is set up (region auto;
+    no sweep but the tests')."""
+    with server_of_its_own(
+        database_url,
+        redis_url,
+        emulator,
+        s3_endpoint_url=gate.url,
+        s3_region="auto",
+        s3_access_key_id=ACCESS_KEY,
+        s3_secret_access_key=SECRET_KEY,
+        s3_bucket=BUCKET,
+        files_public_url=f"{gate.moto_url}/{BUCKET}",
+        files_sweep_seconds=3600,
+        **options,
+    ) as live:
+        yield live
+
+
 @pytest.fixture(scope="module")
 def server(
     database_url: str, redis_url: str, stripe_emulator: RunningEmulator, gate: Gate
 ) -> Iterator[LiveServer]:
-    with (
-        fresh_database(database_url) as url,
-        running_server(
-            url,
-            redis_url,
-            stripe_emulator,
-            s3_endpoint_url=gate.url,
-            s3_region="auto",
-            s3_access_key_id=ACCESS_KEY,
-            s3_secret_access_key=SECRET_KEY,
-            s3_bucket=BUCKET,
-            files_public_url=f"{gate.moto_url}/{BUCKET}",
-            files_review_photo_max_bytes=2048,
-            files_sweep_seconds=3600,
-        ) as live,
-    ):
+    with server_on_bucket(
+        database_url, redis_url, stripe_emulator, gate, files_review_photo_max_bytes=2048
+    ) as live:
         yield live
 
 
@@ -132,24 +143,15 @@ def test_review_photos_by_presigned_form_follow_moderation(server: LiveServer, g
 def r2_server(
     database_url: str, redis_url: str, stripe_emulator: RunningEmulator, gate: Gate
 ) -> Iterator[LiveServer]:
-    """As R2 is set up: region auto, uploads by presigned PUT (R2 takes no form POST)."""
-    with (
-        fresh_database(database_url) as url,
-        running_server(
-            url,
-            redis_url,
-            stripe_emulator,
-            s3_endpoint_url=gate.url,
-            s3_region="auto",
-            s3_access_key_id=ACCESS_KEY,
-            s3_secret_access_key=SECRET_KEY,
-            s3_bucket=BUCKET,
-            files_public_url=f"{gate.moto_url}/{BUCKET}",
-            files_upload_method="put",
-            files_max_upload_bytes=4096,
-            files_sweep_seconds=3600,
-        ) as live,
-    ):
+    """As R2 is set up: uploads by presigned PUT (R2 takes no form POST)."""
+    with server_on_bucket(
+        database_url,
+        redis_url,
+        stripe_emulator,
+        gate,
+        files_upload_method="put",
+        files_max_upload_bytes=4096,
+    ) as live:
         yield live
 
 

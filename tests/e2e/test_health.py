@@ -6,19 +6,17 @@ from __future__ import annotations
 import re
 import socket
 import time
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from psycopg import sql
 
-from infra.database import conninfo, parse_database_url
+from infra.database import parse_database_url
 from infra.schema import SCHEMA
 from infra.stripe_emulator import RunningEmulator
 from infra.worker import Worker
-from tests.e2e.conftest import LiveServer, fresh_database, running_server
-from tests.e2e.tcp_proxy import TcpProxy
+from tests.databases import fresh_database as a_database
+from tests.e2e.conftest import LiveServer, running_server, server_of_its_own
+from tests.e2e.tcp_proxy import TcpProxy, through
 
 STALE = "worker@crashed-host:4242"
 
@@ -28,10 +26,7 @@ def server(
     database_url: str, redis_url: str, stripe_emulator: RunningEmulator
 ) -> Iterator[LiveServer]:
     """An API with no worker of its own (its own database: no other worker reports there)."""
-    with (
-        fresh_database(database_url) as url,
-        running_server(url, redis_url, stripe_emulator, run_worker=False) as live,
-    ):
+    with server_of_its_own(database_url, redis_url, stripe_emulator, run_worker=False) as live:
         yield live
 
 
@@ -122,14 +117,13 @@ def test_readiness_is_503_with_postgresql_cut_and_200_again_with_no_worker_at_al
         pytest.skip("needs PostgreSQL over TCP on 127.0.0.1 to put a proxy in between")
     proxy = TcpProxy(target)
     proxy.start()
-    name = f"orderledger_ready_{uuid.uuid4().hex[:8]}"
     admin_url = f"postgresql://postgres@{target[0]}:{target[1]}/postgres"
-    with psycopg.connect(conninfo(admin_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        url = f"postgresql://postgres@127.0.0.1:{proxy.port}/{name}"
         with (
-            running_server(url, redis_url, stripe_emulator, run_worker=False) as live,
+            a_database(admin_url, "orderledger_ready") as direct,
+            running_server(
+                through(proxy, direct), redis_url, stripe_emulator, run_worker=False
+            ) as live,
             live.client() as client,
         ):
             assert client.get("/health/ready").status_code == 200
@@ -145,7 +139,3 @@ def test_readiness_is_503_with_postgresql_cut_and_200_again_with_no_worker_at_al
                 assert time.monotonic() < deadline, answer.text
     finally:
         proxy.cut()
-        with psycopg.connect(conninfo(admin_url), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )

@@ -5,17 +5,29 @@ history that turns e-mail on later mails nobody about its old orders."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
+import httpx
 import pytest
 
 from infra.schema import SCHEMA
 from infra.stripe_emulator import RunningEmulator
-from infra.worker import Worker
-from tests.e2e.conftest import LiveServer, fresh_database, open_shop, running_server
+from tests.e2e.conftest import (
+    fresh_database,
+    open_shop,
+    running_server,
+    server_of_its_own,
+    worker_running,
+)
 from tests.e2e.resend_standin import ResendStandIn, resend_standin
 from tests.e2e.test_capture import wait_until
 from tests.e2e.test_notifications import checkout, customer, deliveries
+
+
+def wait_until_sent(admin: httpx.Client, order_id: object) -> None:
+    """Until one of the order's deliveries has been sent."""
+    wait_until(
+        lambda: [r for r in deliveries(admin, order_id=str(order_id)) if r["status"] == "sent"]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -24,37 +36,24 @@ def standin() -> Iterator[ResendStandIn]:
         yield server
 
 
-@contextmanager
-def worker_running(server: LiveServer) -> Iterator[None]:
-    worker = Worker(server.container, poll_seconds=0.2, process_poll_seconds=0.1)
-    worker.start()
-    try:
-        yield
-    finally:
-        worker.stop()
-
-
 def test_an_order_placed_before_any_worker_ran_gets_one_confirmation_and_one_receipt(
     database_url: str, redis_url: str, stripe_emulator: RunningEmulator, standin: ResendStandIn
 ) -> None:
     email = customer()
-    with (
-        fresh_database(database_url) as url,
-        running_server(
-            url,
-            redis_url,
-            stripe_emulator,
-            run_worker=False,
-            resend_api_key="re_test",
-            resend_api_url=standin.url,
-            capture_grace_seconds=1,
-            capture_sweep_seconds=0.5,
-        ) as server,
-    ):
+    with server_of_its_own(
+        database_url,
+        redis_url,
+        stripe_emulator,
+        run_worker=False,
+        resend_api_key="re_test",
+        resend_api_url=standin.url,
+        capture_grace_seconds=1,
+        capture_sweep_seconds=0.5,
+    ) as server:
         shop = open_shop(server)
         placed = checkout(server, shop, email, quantity=1)  # no worker has ever run
         assert standin.to(email) == []
-        with worker_running(server), server.admin() as admin:
+        with worker_running(server, process_poll_seconds=0.1), server.admin() as admin:
             wait_until(
                 lambda: (
                     {r["kind"] for r in deliveries(admin, status="sent")}
@@ -88,13 +87,7 @@ def test_a_store_with_a_history_that_turns_e_mail_on_later_mails_nobody_about_ol
         ) as after:
             new = checkout(after, shop, new_customer, quantity=1)
             with after.admin() as admin:
-                wait_until(
-                    lambda: [
-                        r
-                        for r in deliveries(admin, order_id=str(new["order_id"]))
-                        if r["status"] == "sent"
-                    ]
-                )
+                wait_until_sent(admin, new["order_id"])
                 old_rows = deliveries(admin, order_id=str(old["order_id"]))
     assert len(standin.delivered_to(new_customer)) == 1  # its confirmation
     assert standin.to(old_customer) == []
@@ -119,13 +112,7 @@ def test_a_store_from_before_notifications_begins_at_its_head_on_first_start(
         ) as after:
             new = checkout(after, shop, new_customer, quantity=1)
             with after.admin() as admin:
-                wait_until(
-                    lambda: [
-                        r
-                        for r in deliveries(admin, order_id=str(new["order_id"]))
-                        if r["status"] == "sent"
-                    ]
-                )
+                wait_until_sent(admin, new["order_id"])
                 everything = deliveries(admin)
     assert len(standin.delivered_to(new_customer)) == 1
     assert standin.to(old_customer) == []

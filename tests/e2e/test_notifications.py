@@ -10,7 +10,6 @@ from uuid import UUID
 
 import httpx
 import pytest
-import redis
 
 from commands.capture import capture_payment
 from commands.errors import PaymentProviderUnavailable
@@ -23,9 +22,8 @@ from tests.e2e.conftest import (
     LiveServer,
     Shop,
     authorize_at_stripe,
-    fresh_database,
     open_shop,
-    running_server,
+    server_of_its_own,
 )
 from tests.e2e.resend_standin import ResendStandIn, resend_standin
 from tests.e2e.test_capture import payment_of, wait_until
@@ -44,21 +42,17 @@ def mail_server(
     database_url: str, redis_url: str, stripe_emulator: RunningEmulator, standin: ResendStandIn
 ) -> Iterator[LiveServer]:
     """A server that mails through the stand-in, with a two-second grace period."""
-    redis_db12 = redis_url.rsplit("/", 1)[0] + "/12"
-    redis.Redis.from_url(redis_db12).flushdb()
-    with (
-        fresh_database(database_url) as url,
-        running_server(
-            url,
-            redis_db12,
-            stripe_emulator,
-            resend_api_key="re_test",
-            resend_api_url=standin.url,
-            ops_email=OPS,
-            capture_grace_seconds=2,
-            capture_sweep_seconds=0.5,
-        ) as server,
-    ):
+    with server_of_its_own(
+        database_url,
+        redis_url,
+        stripe_emulator,
+        redis_db=12,
+        resend_api_key="re_test",
+        resend_api_url=standin.url,
+        ops_email=OPS,
+        capture_grace_seconds=2,
+        capture_sweep_seconds=0.5,
+    ) as server:
         yield server
 
 

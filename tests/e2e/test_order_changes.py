@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
-import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +18,7 @@ from domain.order import Order
 from domain.payment_collection import PaymentCollection
 from infra.stripe_emulator import RunningEmulator
 from tests.e2e.checkout_flow import authorized_cart
-from tests.e2e.conftest import LiveServer, Shop, fresh_database, open_shop, running_server
+from tests.e2e.conftest import LiveServer, Shop, open_shop, server_of_its_own
 from tests.e2e.ledger_probe import settled_head
 from tests.e2e.stripe_standin import StandIn, stripe_standin
 
@@ -34,13 +34,20 @@ def server(
     database_url: str, redis_url: str, stripe_emulator: RunningEmulator, standin: StandIn
 ) -> Iterator[LiveServer]:
     """A server whose Stripe can raise authorizations (through the stand-in)."""
-    redis_db13 = redis_url.rsplit("/", 1)[0] + "/13"
-    redis.Redis.from_url(redis_db13).flushdb()
-    with (
-        fresh_database(database_url) as url,
-        running_server(url, redis_db13, stripe_emulator, stripe_api_base=standin.url) as live,
-    ):
+    with server_of_its_own(
+        database_url, redis_url, stripe_emulator, redis_db=13, stripe_api_base=standin.url
+    ) as live:
         yield live
+
+
+def admin_adds_line(
+    admin: httpx.Client, order: dict[str, Any], variant: str, quantity: int
+) -> httpx.Response:
+    """The admin adds ``quantity`` of ``variant`` to the placed order."""
+    return admin.post(
+        f"/admin/orders/{order['order_id']}/line-items",
+        json={"variant_id": variant, "quantity": quantity},
+    )
 
 
 def placed(
@@ -101,10 +108,7 @@ def test_a_declined_increment_keeps_order_stock_and_payment_as_they_were(
     head = settled_head(server)
     before = aggregates(server, order["order_id"])
     with server.admin() as admin:
-        answer = admin.post(
-            f"/admin/orders/{order['order_id']}/line-items",
-            json={"variant_id": shop.variant, "quantity": 5},
-        )
+        answer = admin_adds_line(admin, order, shop.variant, 5)
     assert answer.status_code == 402
     assert answer.json()["error"] == "CardDeclined"
     assert server.container.ledger.head == head
@@ -185,10 +189,7 @@ def test_no_change_after_capture_or_cancel(server: LiveServer) -> None:
         assert admin.post(f"/admin/orders/{canceled_order['order_id']}/cancel").status_code == 200
         head = settled_head(server)
         for order in (captured_order, canceled_order):
-            answer = admin.post(
-                f"/admin/orders/{order['order_id']}/line-items",
-                json={"variant_id": shop.variant, "quantity": 1},
-            )
+            answer = admin_adds_line(admin, order, shop.variant, 1)
             assert answer.status_code == 409
             assert answer.json()["error"] == "OrderNotEditable"
     assert server.container.ledger.head == head
@@ -226,10 +227,7 @@ def test_simultaneous_changes_lose_no_update_and_reserve_nothing_twice(server: L
 
     def add(_: int) -> int:
         with server.admin() as admin:
-            return admin.post(
-                f"/admin/orders/{order['order_id']}/line-items",
-                json={"variant_id": shop.other_variant, "quantity": 2},
-            ).status_code
+            return admin_adds_line(admin, order, shop.other_variant, 2).status_code
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         statuses = list(
@@ -257,10 +255,7 @@ def test_without_increments_at_stripe_a_second_payment_intent_holds_the_differen
         cart, first_intent = authorized_cart(live_server, client, shop, 1)
         order = client.post(f"/store/carts/{cart['id']}/complete").json()
     with live_server.admin() as admin:
-        answer = admin.post(
-            f"/admin/orders/{order['order_id']}/line-items",
-            json={"variant_id": shop.other_variant, "quantity": 1},
-        )
+        answer = admin_adds_line(admin, order, shop.other_variant, 1)
         assert answer.status_code == 200, answer.text
         changed, payment = aggregates(live_server, order["order_id"])
         assert payment.amount == payment.authorized == changed.total
@@ -292,22 +287,15 @@ def test_without_increments_at_stripe_a_second_payment_intent_holds_the_differen
 
 
 def test_with_no_fallback_a_larger_total_is_refused_with_a_reason(
-    database_url: str, stripe_emulator: RunningEmulator
+    database_url: str, redis_url: str, stripe_emulator: RunningEmulator
 ) -> None:
-    with (
-        fresh_database(database_url) as url,
-        running_server(url, None, stripe_emulator, increment_fallback="none") as server,
-    ):
-        shop = open_shop(server)
-        with server.client() as client:
-            cart, _ = authorized_cart(server, client, shop, 1)
-            order = client.post(f"/store/carts/{cart['id']}/complete").json()
+    with server_of_its_own(
+        database_url, redis_url, stripe_emulator, increment_fallback="none"
+    ) as server:
+        shop, order, _ = placed(server, quantity=1)
         head = settled_head(server)
         with server.admin() as admin:
-            answer = admin.post(
-                f"/admin/orders/{order['order_id']}/line-items",
-                json={"variant_id": shop.variant, "quantity": 1},
-            )
+            answer = admin_adds_line(admin, order, shop.variant, 1)
         assert answer.status_code == 409
         assert answer.json()["error"] == "IncrementUnavailable"
         assert server.container.ledger.head == head
@@ -368,15 +356,9 @@ def test_a_supplemented_order_passes_the_audit_and_its_views_agree(live_server: 
 
     from infra.cli import app as cli
 
-    shop = open_shop(live_server)
-    with live_server.client() as client:
-        cart, _ = authorized_cart(live_server, client, shop, 1)
-        order = client.post(f"/store/carts/{cart['id']}/complete").json()
+    shop, order, _ = placed(live_server, quantity=1)
     with live_server.admin() as admin:
-        changed = admin.post(
-            f"/admin/orders/{order['order_id']}/line-items",
-            json={"variant_id": shop.variant, "quantity": 2},
-        )
+        changed = admin_adds_line(admin, order, shop.variant, 2)
         assert changed.status_code == 200, changed.text
         position = changed.headers["X-Ledger-Position"]
         detail = admin.get(f"/admin/orders/{order['order_id']}?min_position={position}").json()

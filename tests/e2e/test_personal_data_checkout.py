@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from infra.pii.crypto import new_master_key_text
-from tests.e2e.conftest import fresh_database, open_shop, running_server
+from tests.e2e.conftest import open_shop, server_of_its_own
 from tests.e2e.console_flow import placed_order, wait_for_order
 
 pytestmark = pytest.mark.e2e
@@ -32,16 +32,13 @@ def stored_states(server: Any) -> bytes:
 def test_a_checkout_is_sealed_and_the_customer_erased_after_capture(
     database_url: str, redis_url: str, stripe_emulator: Any
 ) -> None:
-    with (
-        fresh_database(database_url) as url,
-        running_server(
-            url,
-            redis_url,
-            stripe_emulator,
-            capture_grace_seconds=2,
-            pii_master_key=new_master_key_text(),
-        ) as server,
-    ):
+    with server_of_its_own(
+        database_url,
+        redis_url,
+        stripe_emulator,
+        capture_grace_seconds=2,
+        pii_master_key=new_master_key_text(),
+    ) as server:
         # Given an order placed through the storefront (cart, PaymentIntent, complete)
         order = placed_order(server, open_shop(server))
         order_id = order["order_id"]

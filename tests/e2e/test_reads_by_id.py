@@ -9,7 +9,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -17,9 +16,8 @@ import pytest
 
 from infra.stripe_emulator import RunningEmulator
 from infra.view_positions import WAIT_SECONDS
-from infra.worker import Worker
-from tests.e2e.checkout_flow import authorized_cart
-from tests.e2e.conftest import LiveServer, Shop, fresh_database, open_shop, running_server
+from tests.e2e.checkout_flow import STOREFRONT_ORDER_FIELDS, authorized_cart
+from tests.e2e.conftest import LiveServer, Shop, open_shop, server_of_its_own, worker_running
 
 
 @pytest.fixture(scope="module")
@@ -28,21 +26,8 @@ def server(
 ) -> Iterator[LiveServer]:
     """An API whose worker the tests start and stop (its own database: no other worker
     moves its views)."""
-    with (
-        fresh_database(database_url) as url,
-        running_server(url, redis_url, stripe_emulator, run_worker=False) as live,
-    ):
+    with server_of_its_own(database_url, redis_url, stripe_emulator, run_worker=False) as live:
         yield live
-
-
-@contextmanager
-def worker_running(server: LiveServer) -> Iterator[None]:
-    worker = Worker(server.container, poll_seconds=0.2)
-    worker.start()
-    try:
-        yield
-    finally:
-        worker.stop()
 
 
 def place(server: LiveServer, client: httpx.Client, shop: Shop) -> dict[str, Any]:
@@ -193,19 +178,7 @@ def test_an_order_read_with_a_wrong_or_no_token_is_the_same_404_as_an_unknown_or
             unknown_id = uuid.uuid4()
             unknown = client.get(f"/store/orders/{unknown_id}", headers={"X-Order-Token": "x"})
     assert good.status_code == 200
-    assert set(good.json()) == {
-        "order_id",
-        "status",
-        "payment_status",
-        "currency",
-        "items",
-        "subtotal",
-        "shipping_total",
-        "tax_total",
-        "total",
-        "placed_at",
-        "editable_until",
-    }
+    assert set(good.json()) == STOREFRONT_ORDER_FIELDS
     assert "ada@example.com" not in good.text and placed["access_token"] not in good.text
     for answer in (wrong, missing, unknown):
         assert answer.status_code == 404

@@ -7,15 +7,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from infra.stripe_emulator import RunningEmulator
-from infra.worker import Worker
 from tests.e2e.checkout_flow import authorized_cart
-from tests.e2e.conftest import LiveServer, Shop, fresh_database, open_shop, running_server
+from tests.e2e.conftest import (
+    LiveServer,
+    Shop,
+    fresh_database,
+    open_shop,
+    running_server,
+    server_of_its_own,
+    worker_running,
+)
 
 WAITERS = 5
 # Long enough that no waiter gives up before the test moves the view with a worker.
@@ -28,28 +34,15 @@ def server(
 ) -> Iterator[LiveServer]:
     """An API admitting five waiters, with no worker (so views stay where they are) unless
     a test starts one."""
-    with (
-        fresh_database(database_url) as url,
-        running_server(
-            url,
-            redis_url,
-            stripe_emulator,
-            run_worker=False,
-            view_waiters_max=WAITERS,
-            view_wait_seconds=WAIT,
-        ) as live,
-    ):
+    with server_of_its_own(
+        database_url,
+        redis_url,
+        stripe_emulator,
+        run_worker=False,
+        view_waiters_max=WAITERS,
+        view_wait_seconds=WAIT,
+    ) as live:
         yield live
-
-
-@contextmanager
-def worker_running(server: LiveServer) -> Iterator[None]:
-    worker = Worker(server.container, poll_seconds=0.2)
-    worker.start()
-    try:
-        yield
-    finally:
-        worker.stop()
 
 
 def unprojected_position(server: LiveServer) -> tuple[int, Shop]:

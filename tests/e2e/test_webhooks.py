@@ -20,19 +20,13 @@ from tests.e2e.conftest import (
     Shop,
     authorize_at_stripe,
     payment_intent_event,
+    post_webhook,
     signed_event,
 )
 from tests.e2e.ledger_probe import settled_head
 
 AUTHORIZED = "payment_intent.amount_capturable_updated"
 CANCELED = "payment_intent.canceled"
-
-
-def deliver(client: httpx.Client, body: bytes, signature: str | None) -> httpx.Response:
-    headers = {"Content-Type": "application/json"}
-    if signature is not None:
-        headers["Stripe-Signature"] = signature
-    return client.post("/webhooks/stripe", content=body, headers=headers)
 
 
 def deliver_event(
@@ -43,7 +37,7 @@ def deliver_event(
     event_id: str | None = None,
 ) -> httpx.Response:
     body, signature = signed_event(payment_intent_event(server, event_type, intent_id, event_id))
-    return deliver(client, body, signature)
+    return post_webhook(client, body, signature)
 
 
 def order_of(server: LiveServer, intent_id: str) -> Order | None:
@@ -89,7 +83,7 @@ def test_the_same_event_delivered_again_is_acknowledged_and_changes_nothing(
     with live_server.client() as client:
         cart, intent_id = authorized_cart(live_server, client, shop, quantity=1)
         body, signature = signed_event(payment_intent_event(live_server, AUTHORIZED, intent_id))
-        assert deliver(client, body, signature).status_code == 200
+        assert post_webhook(client, body, signature).status_code == 200
         assert live_server.container.services.webhooks.seen(json.loads(body)["id"])
         settled_head(live_server)  # the capture is scheduled: the payment changes no more
         order = order_of(live_server, intent_id)
@@ -97,7 +91,7 @@ def test_the_same_event_delivered_again_is_acknowledged_and_changes_nothing(
         payment = ledger.repository.get(payment_collection_id_for(order.id))
         completed = ledger.repository.get(UUID(cart["id"]))
 
-        again = deliver(client, body, signature)
+        again = post_webhook(client, body, signature)
         assert again.status_code == 200, again.text
 
     # Judged by this checkout's own aggregates: the live server is shared, and other
@@ -149,7 +143,7 @@ def test_a_tampered_body_or_signature_is_refused_and_nothing_is_recorded(
             (not_utf8, signature),
             (body, garbled_header),
         ):
-            answer = deliver(client, sent_body, sent_signature)
+            answer = post_webhook(client, sent_body, sent_signature)
             assert answer.status_code == 400, answer.text
             assert answer.json()["error"] == "InvalidWebhook"
             assert answer.json()["detail"]
@@ -165,7 +159,7 @@ def test_a_signature_older_than_five_minutes_is_refused(live_server: LiveServer,
         _, intent_id = authorized_cart(live_server, client, shop)
         event = payment_intent_event(live_server, AUTHORIZED, intent_id)
         body, signature = signed_event(event, timestamp=int(time.time()) - 301)
-        answer = deliver(client, body, signature)
+        answer = post_webhook(client, body, signature)
         assert answer.status_code == 400, answer.text
         assert answer.json()["error"] == "InvalidWebhook"
     assert order_of(live_server, intent_id) is None
@@ -179,10 +173,10 @@ def test_a_webhook_without_a_signature_header_is_refused(
     with live_server.client() as client:
         _, intent_id = authorized_cart(live_server, client, shop)
         body, _ = signed_event(payment_intent_event(live_server, AUTHORIZED, intent_id))
-        answer = deliver(client, body, None)
+        answer = post_webhook(client, body, None)
         assert answer.status_code == 400, answer.text
         assert answer.json()["error"] == "InvalidWebhook"
-        empty = deliver(client, body, "")
+        empty = post_webhook(client, body, "")
         assert empty.status_code == 400, empty.text
     assert order_of(live_server, intent_id) is None
 
@@ -194,7 +188,7 @@ def test_a_validly_signed_body_that_is_not_a_json_event_is_refused(
     with live_server.client() as client:
         for raw in ('{"id": "evt_1", "type": ', "[1, 2, 3]", '{"type": "payment_intent.canceled"}'):
             signature = stripe.WebhookSignature.generate_signature_header(raw, WEBHOOK_SECRET)
-            answer = deliver(client, raw.encode(), signature)
+            answer = post_webhook(client, raw.encode(), signature)
             assert answer.status_code == 400, (raw, answer.text)
             assert answer.json()["error"] == "InvalidWebhook"
     assert live_server.container.ledger.head == head
@@ -236,7 +230,7 @@ def test_a_cancellation_that_arrives_before_the_authorization_means_no_order_is_
         head = settled_head(live_server)
 
         assert deliver_event(live_server, client, CANCELED, intent_id).status_code == 200
-        late = deliver(client, *signed_event(authorization))
+        late = post_webhook(client, *signed_event(authorization))
         assert late.status_code == 200, late.text
         assert order_of(live_server, intent_id) is None
 

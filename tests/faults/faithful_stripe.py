@@ -15,13 +15,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import httpx
 
 from infra.stripe_emulator import RunningEmulator
 from tests.faults.stripe_money import StripeMoney
+from tests.stripe_passthrough import Localstripe, StripeReply, StripeRequest, stripe_passthrough
 
 ACTION = re.compile(r"^/v1/payment_intents/(pi_\w+)/(capture|cancel)$")
 CAPTURABLE = {"capture": ("requires_capture",)}
@@ -86,97 +86,66 @@ def _amount(body: bytes) -> int | None:
     return int(values[0]) if values else None
 
 
+class _Rules:
+    """Captures and cancellations serialized, checked against the intent's status and
+    replayed by key; everything else passed on, and all of it shown to ``money``."""
+
+    def __init__(self, state: FaithfulStripe) -> None:
+        self.state = state
+        self.serial = threading.Lock()
+        self.replies: dict[tuple[str, str], tuple[int, bytes]] = {}
+
+    def answer(self, request: StripeRequest, localstripe: Localstripe) -> StripeReply:
+        money = self.state.money
+        own = money.answer(request.method, request.path, request.query, request.body)
+        if own is not None:
+            return StripeReply(*own)
+        match = ACTION.match(request.path)
+        if request.method != "POST" or match is None:
+            answer = localstripe.pass_on(request)
+            content = money.seen(request.method, request.path, answer.status, answer.body)
+            return StripeReply(answer.status, content)
+        intent_id, action = match.groups()
+        with self.serial:
+            return StripeReply(*self._act(request, localstripe, intent_id, action))
+
+    def _act(
+        self, request: StripeRequest, localstripe: Localstripe, intent_id: str, action: str
+    ) -> tuple[int, bytes]:
+        key = request.headers.get("Idempotency-Key")
+        captures = self.state.captures
+        if key is not None and (action, key) in self.replies:
+            status, content = self.replies[(action, key)]
+            if action == "capture":
+                captures.append(Capture(intent_id, key, status, True, _amount(request.body)))
+            return status, content
+        current = localstripe.intent(intent_id, request.headers.get("Authorization", ""))
+        allowed = CAPTURABLE["capture"] if action == "capture" else CANCELABLE
+        intent_status = current.json().get("status", "") if current.is_success else ""
+        if current.is_success and intent_status not in allowed:
+            status, content = 400, _unexpected_state(intent_id, intent_status, action)
+        else:
+            answer = localstripe.pass_on(request)
+            status, content = answer.status, answer.body
+        content = self.state.money.seen(request.method, request.path, status, content, request.body)
+        if key is not None and status == 200:
+            self.replies[(action, key)] = (status, content)
+        if action == "capture":
+            captures.append(Capture(intent_id, key, status, False, _amount(request.body)))
+        return status, content
+
+
 @contextmanager
 def faithful_stripe(upstream: str) -> Iterator[FaithfulStripe]:
     state = FaithfulStripe()
-    client = httpx.Client(base_url=upstream, timeout=30.0)
-    serial = threading.Lock()
-    replies: dict[tuple[str, str], tuple[int, bytes]] = {}
-    auth = {"Authorization": "Bearer sk_test_standin"}
+    with stripe_passthrough(upstream, _Rules(state).answer) as running:
+        auth = {"Authorization": "Bearer sk_test_standin"}
 
-    def to_localstripe(method: str, path: str, body: bytes) -> httpx.Response:
-        headers = {**auth, "Content-Type": "application/x-www-form-urlencoded"}
-        return client.request(method, path, content=body, headers=headers)
+        def to_localstripe(method: str, path: str, body: bytes) -> httpx.Response:
+            headers = {**auth, "Content-Type": "application/x-www-form-urlencoded"}
+            return running.localstripe.client.request(method, path, content=body, headers=headers)
 
-    state.money = StripeMoney(upstream=to_localstripe)
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _send(self, status: int, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _upstream(self, method: str, body: bytes) -> httpx.Response:
-            headers = {
-                k: v
-                for k, v in self.headers.items()
-                if k.lower() in ("authorization", "content-type", "stripe-version")
-            }
-            return client.request(method, self.path, content=body, headers=headers)
-
-        def _handle(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            path, _, query = self.path.partition("?")
-            own = state.money.answer(method, path, query, body)
-            if own is not None:
-                return self._send(*own)
-            match = ACTION.match(path)
-            if method != "POST" or match is None:
-                answer = self._upstream(method, body)
-                content = state.money.seen(method, path, answer.status_code, answer.content)
-                return self._send(answer.status_code, content)
-            intent_id, action = match.groups()
-            key = self.headers.get("Idempotency-Key")
-            with serial:
-                if key is not None and (action, key) in replies:
-                    status, content = replies[(action, key)]
-                    if action == "capture":
-                        state.captures.append(Capture(intent_id, key, status, True, _amount(body)))
-                    return self._send(status, content)
-                current = client.get(
-                    f"/v1/payment_intents/{intent_id}",
-                    headers={"Authorization": self.headers.get("Authorization", "")},
-                )
-                allowed = CAPTURABLE["capture"] if action == "capture" else CANCELABLE
-                intent_status = current.json().get("status", "") if current.is_success else ""
-                if current.is_success and intent_status not in allowed:
-                    status, content = 400, _unexpected_state(intent_id, intent_status, action)
-                else:
-                    answer = self._upstream(method, body)
-                    status, content = answer.status_code, answer.content
-                content = state.money.seen(method, path, status, content, body)
-                if key is not None and status == 200:
-                    replies[(action, key)] = (status, content)
-                if action == "capture":
-                    state.captures.append(Capture(intent_id, key, status, False, _amount(body)))
-            return self._send(status, content)
-
-        def do_GET(self) -> None:
-            self._handle("GET")
-
-        def do_POST(self) -> None:
-            self._handle("POST")
-
-        def do_DELETE(self) -> None:
-            self._handle("DELETE")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.port = int(server.server_address[1])
-    state.url = f"http://127.0.0.1:{state.port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+        state.money = StripeMoney(upstream=to_localstripe)
+        state.port = running.port
+        state.url = running.url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        client.close()

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-import httpx
 import psycopg
 import redis
 
@@ -20,6 +19,7 @@ from domain.payment_collection import PaymentCollection
 from infra.database import conninfo
 from infra.stripe_emulator import RunningEmulator, free_port
 from tests.e2e.conftest import LiveServer, running_server, server_settings
+from tests.e2e.conftest import post_webhook as post_webhook  # the fault tests' name for it
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
@@ -100,14 +100,6 @@ def settled(server: LiveServer, timeout: float = 20.0) -> int:
 
     wait_until(caught_up, timeout, "the worker catching up with the log")
     return ledger.head
-
-
-def post_webhook(client: httpx.Client, body: bytes, signature: str) -> httpx.Response:
-    return client.post(
-        "/webhooks/stripe",
-        content=body,
-        headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
-    )
 
 
 class OwnRedis:

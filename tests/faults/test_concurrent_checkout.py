@@ -18,10 +18,9 @@ from infra.stripe_emulator import RunningEmulator
 from tests.e2e.checkout_flow import authorized_cart
 from tests.e2e.conftest import (
     LiveServer,
-    fresh_database,
     open_shop,
     payment_intent_event,
-    running_server,
+    server_of_its_own,
     signed_event,
 )
 from tests.faults.probes import count_events, post_webhook, wait_until
@@ -37,10 +36,7 @@ ANSWER_SECONDS = 60
 def server(
     database_url: str, faults_redis_url: str, emulator: RunningEmulator
 ) -> Iterator[LiveServer]:
-    with (
-        fresh_database(database_url) as url,
-        running_server(url, faults_redis_url, emulator) as live,
-    ):
+    with server_of_its_own(database_url, faults_redis_url, emulator) as live:
         yield live
 
 

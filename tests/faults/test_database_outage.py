@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import httpx
@@ -26,7 +25,7 @@ from tests.e2e.conftest import (
     open_shop,
     running_server,
 )
-from tests.e2e.tcp_proxy import TcpProxy
+from tests.e2e.tcp_proxy import TcpProxy, through
 from tests.faults.probes import count_events, events_by_originator, payment_of, wait_until
 
 BUYERS = 6
@@ -37,13 +36,6 @@ HEALTHY_AFTER = 2.0
 ANSWER_BOUND = 15.0  # what a client (or a load balancer) waits at most for an answer
 HTTP_TIMEOUT = 90.0  # the buyers wait longer, to see how long answers really take
 FINISH_SECONDS = 60.0  # a checkout begun before the stop must finish within this
-
-
-def through(proxy: TcpProxy, database_url: str) -> str:
-    parts = urlsplit(database_url)
-    userinfo = parts.netloc.rpartition("@")[0]
-    netloc = f"{userinfo}@127.0.0.1:{proxy.port}" if userinfo else f"127.0.0.1:{proxy.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
 
 @dataclass

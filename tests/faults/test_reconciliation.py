@@ -38,9 +38,8 @@ from tests.e2e.conftest import (
     WEBHOOK_SECRET,
     LiveServer,
     Shop,
-    fresh_database,
     open_shop,
-    running_server,
+    server_of_its_own,
 )
 from tests.faults.faithful_stripe import FaithfulStripe
 from tests.faults.probes import payment_of, settled, wait_until
@@ -51,10 +50,7 @@ from tests.faults.stripe_money import StripeMoney
 def server(
     database_url: str, faults_redis_url: str, emulator: RunningEmulator, faithful: FaithfulStripe
 ) -> Iterator[LiveServer]:
-    with (
-        fresh_database(database_url) as url,
-        running_server(url, faults_redis_url, emulator, reconcile_every=0) as live,
-    ):
+    with server_of_its_own(database_url, faults_redis_url, emulator, reconcile_every=0) as live:
         faithful.money.webhook_url = f"{live.url}/webhooks/stripe"
         faithful.money.webhook_secret = WEBHOOK_SECRET
         yield live

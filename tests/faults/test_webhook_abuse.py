@@ -18,10 +18,9 @@ from tests.e2e.checkout_flow import authorized_cart
 from tests.e2e.conftest import (
     LiveServer,
     Shop,
-    fresh_database,
     open_shop,
     payment_intent_event,
-    running_server,
+    server_of_its_own,
     signed_event,
 )
 from tests.faults.faithful_stripe import FaithfulStripe
@@ -37,16 +36,13 @@ REPLAYS = 100
 def server(
     database_url: str, faults_redis_url: str, emulator: RunningEmulator
 ) -> Iterator[LiveServer]:
-    with (
-        fresh_database(database_url) as url,
-        running_server(
-            url,
-            faults_redis_url,
-            emulator,
-            capture_grace_seconds=GRACE_SECONDS,
-            capture_sweep_seconds=0.5,
-        ) as live,
-    ):
+    with server_of_its_own(
+        database_url,
+        faults_redis_url,
+        emulator,
+        capture_grace_seconds=GRACE_SECONDS,
+        capture_sweep_seconds=0.5,
+    ) as live:
         yield live
 
 

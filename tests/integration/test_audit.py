@@ -14,11 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from moto.server import ThreadedMotoServer
-from psycopg import sql
 from typer.testing import CliRunner, Result
 
 from domain.order import Order
@@ -27,13 +25,13 @@ from infra.app import create_app
 from infra.audit_views import PostgresTransactionsView
 from infra.cli import app
 from infra.container import Container, build_container
-from infra.database import conninfo, with_database
 from infra.settings import Settings
 from infra.view_store import VIEWS
 from queries.audit.fold import KINDS
 from queries.audit.replay import replay_order
 from queries.audit.source import order_events
 from queries.audit.verify import VerifyReport, Violation, verify_store
+from tests.databases import fresh_database
 from tests.unit.domain.builders import a_line, a_shipping
 
 pytestmark = [pytest.mark.integration, pytest.mark.embedded_ok]
@@ -149,19 +147,12 @@ class World:
 
 @contextlib.contextmanager
 def world(database_url: str) -> Iterator[World]:
-    name = f"orderledger_audit_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = with_database(database_url, name)
-    container = build_container(Settings(database_url=url, redis_url=None))
-    try:
-        yield World(url, container)
-    finally:
-        container.close()
-        with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with fresh_database(database_url, "orderledger_audit") as url:
+        container = build_container(Settings(database_url=url, redis_url=None))
+        try:
+            yield World(url, container)
+        finally:
+            container.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,41 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
 
 from domain.ids import inventory_level_id_for
 from domain.inventory_level import InventoryLevel
-from infra.cli import app
-from infra.container import Container, build_container
-from infra.settings import Settings
+from infra.container import Container
+from tests.integration.cli_fixtures import container as container
+from tests.integration.cli_fixtures import orderledger as orderledger
 
 pytestmark = [pytest.mark.integration, pytest.mark.embedded_ok]
-
-
-@pytest.fixture(scope="module")
-def container(database_url: str) -> Iterator[Container]:
-    """The same database the CLI writes to, read through the application's own adapters."""
-    built = build_container(Settings(database_url=database_url, redis_url=None))
-    try:
-        yield built
-    finally:
-        built.close()
-
-
-@pytest.fixture
-def orderledger(database_url: str) -> Any:
-    runner = CliRunner()
-
-    def run(*args: str) -> Result:
-        return runner.invoke(app, list(args), env={"DATABASE_URL": database_url, "REDIS_URL": None})
-
-    return run
 
 
 def catalog_file(tmp_path: Path, suffix: str, *, stock: int = 10, **extra: Any) -> Path:

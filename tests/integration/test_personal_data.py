@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,10 +25,11 @@ from domain.order import Order
 from domain.payment_collection import PaymentCollection
 from infra.app import create_app
 from infra.container import Container, build_container
-from infra.database import conninfo, with_database
+from infra.database import conninfo
 from infra.notification_store import PostgresDeliveryLog
 from infra.pii.crypto import new_master_key_text
 from infra.settings import Settings
+from tests.databases import fresh_database
 from tests.integration.test_audit import BUCKET, World, client, replay_json
 from tests.integration.test_audit import s3 as s3
 from tests.unit.domain.builders import a_line, a_shipping
@@ -84,24 +84,17 @@ class PiiWorld(World):
 
 @contextlib.contextmanager
 def pii_world(database_url: str) -> Iterator[PiiWorld]:
-    name = f"orderledger_pii_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = with_database(database_url, name)
-    key = new_master_key_text()
-    container: Container = build_container(
-        Settings(database_url=url, redis_url=None, pii_master_key=key)
-    )
-    try:
-        built = PiiWorld(url, container)
-        built.master_key = key  # type: ignore[attr-defined]
-        yield built
-    finally:
-        container.close()
-        with psycopg.connect(conninfo(database_url), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with fresh_database(database_url, "orderledger_pii") as url:
+        key = new_master_key_text()
+        container: Container = build_container(
+            Settings(database_url=url, redis_url=None, pii_master_key=key)
+        )
+        try:
+            built = PiiWorld(url, container)
+            built.master_key = key  # type: ignore[attr-defined]
+            yield built
+        finally:
+            container.close()
 
 
 def every_byte(url: str) -> bytes:

@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
 
 from commands.catalog import CatalogFile
-from infra.cli import app
-from infra.container import Container, build_container
+from infra.container import Container
 from infra.schema import SCHEMA
-from infra.settings import Settings
+from tests.integration.cli_fixtures import container as container
+from tests.integration.cli_fixtures import orderledger as orderledger
 
 pytestmark = [pytest.mark.integration, pytest.mark.embedded_ok]
-
-
-@pytest.fixture(scope="module")
-def container(database_url: str) -> Iterator[Container]:
-    built = build_container(Settings(database_url=database_url, redis_url=None))
-    try:
-        yield built
-    finally:
-        built.close()
-
-
-@pytest.fixture
-def orderledger(database_url: str) -> Any:
-    runner = CliRunner()
-
-    def run(*args: str) -> Result:
-        return runner.invoke(app, list(args), env={"DATABASE_URL": database_url, "REDIS_URL": None})
-
-    return run
 
 
 @pytest.fixture

@@ -5,23 +5,26 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
-import redis
 
 from infra.container import build_container
 from infra.settings import Settings
 from infra.stripe_emulator import RunningEmulator, free_port
-from tests.e2e.conftest import WEBHOOK_SECRET, LiveServer, fresh_database, stripe_emulator
+from tests.e2e.conftest import (
+    WEBHOOK_SECRET,
+    LiveServer,
+    fresh_database,
+    import_catalog,
+    own_redis_database,
+    stripe_emulator,
+)
+from tests.processes import orderledger_command, orderledger_processes
 
 __all__ = ["stripe_emulator"]
 
@@ -44,11 +47,6 @@ def node() -> str:
     if not (HERE / "node_modules" / "@medusajs" / "js-sdk").is_dir():
         subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, timeout=300)
     return node
-
-
-def orderledger_command(*args: str) -> list[str]:
-    """The ``orderledger`` command line of this virtualenv."""
-    return [sys.executable, "-c", "from infra.cli import main; main()", *args]
 
 
 @contextmanager
@@ -75,42 +73,14 @@ def served(
     )  # fmt: skip
     admin_key = made.stdout.strip().splitlines()[-1]
     port = free_port()
-    processes = [
-        subprocess.Popen(
-            orderledger_command(*command),
-            env=env,
-            stdout=(logs / f"{command[0]}.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        for command in (["serve", "--port", str(port)], ["worker"])
-    ]
     url = f"http://127.0.0.1:{port}"
-    container = build_container(Settings(database_url=database_url, redis_url=redis_url))
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            exited = [p for p in processes if p.poll() is not None]
-            if exited or time.monotonic() > deadline:
-                raise RuntimeError(f"orderledger did not start; see {logs}")
-            threading.Event().wait(0.1)  # the server binding its port, bounded above
-        yield LiveServer(
-            url=url, container=container, admin_key=admin_key, emulator_url=emulator.url
-        )
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-        container.close()
+    with (
+        orderledger_processes(
+            [["serve", "--port", str(port)], ["worker"]], env, logs, ready_url=f"{url}/health"
+        ),
+        closing(build_container(Settings(database_url=database_url, redis_url=redis_url))) as built,
+    ):
+        yield LiveServer(url=url, container=built, admin_key=admin_key, emulator_url=emulator.url)
 
 
 @pytest.fixture(scope="session")
@@ -122,8 +92,7 @@ def medusa_server(
 ) -> Iterator[LiveServer]:
     """A running ``orderledger serve`` and ``worker``: own database, Redis db 13, a
     two-second grace period, STORE_CORS for one origin."""
-    redis_db13 = redis_url.rsplit("/", 1)[0] + "/13"
-    redis.Redis.from_url(redis_db13).flushdb()
+    redis_db13 = own_redis_database(redis_url, 13)
     with (
         fresh_database(database_url) as url,
         served(url, redis_db13, stripe_emulator, tmp_path_factory.mktemp("orderledger")) as server,
@@ -168,7 +137,5 @@ def small_shop(medusa_server: LiveServer) -> SmallShop:
             {"variant_id": shop.variant, "location_id": f"loc-{s}", "stocked_quantity": 5}
         ],
     }
-    with medusa_server.admin() as admin:
-        answer = admin.post("/admin/catalog", json=catalog)
-    assert answer.status_code == 200, answer.text
+    import_catalog(medusa_server, catalog)
     return shop

@@ -26,8 +26,9 @@ from domain.inventory_level import InventoryLevel
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
 from infra.container import Container
-from tests.e2e.conftest import LiveServer
-from tests.medusa.conftest import HERE, orderledger_command
+from tests.e2e.conftest import LiveServer, import_catalog
+from tests.medusa.conftest import HERE
+from tests.processes import orderledger_command
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -161,9 +162,7 @@ def test_the_js_sdk_checks_out_and_its_order_is_captured_and_audited(
 ) -> None:
     server = medusa_server
     shop, ids = catalog(uuid.uuid4().hex[:8])
-    with server.admin() as admin:
-        answer = admin.post("/admin/catalog", json=shop)
-        assert answer.status_code == 200, answer.text
+    import_catalog(server, shop)
     container = server.container
     assert container.read_models.wait_for(container.ledger.head, ["inventory_levels"], 10.0)
     key = publishable_key(container, "storefront", ids["channel"])

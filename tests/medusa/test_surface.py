@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import LiveServer, fresh_database, running_server
+from tests.e2e.conftest import LiveServer, import_catalog, server_of_its_own
 from tests.medusa.conftest import STOREFRONT_ORIGIN, SmallShop
 
 pytestmark = [pytest.mark.e2e]
@@ -180,8 +180,9 @@ def test_the_surface_moves_with_medusa_prefix(
 ) -> None:
     own_redis = redis_url.rsplit("/", 1)[0] + "/12"  # no other server's capture timers
     with (
-        fresh_database(database_url) as url,
-        running_server(url, own_redis, stripe_emulator, medusa_prefix="/shop/api") as server,
+        server_of_its_own(
+            database_url, own_redis, stripe_emulator, medusa_prefix="/shop/api"
+        ) as server,
         httpx.Client(base_url=server.url) as client,
     ):
         moved = client.get("/shop/api/store/regions")
@@ -204,8 +205,7 @@ def test_a_key_opens_its_internal_channel_and_regions_show_their_countries(
         "products": [],
         "inventory": [],
     }
-    with medusa_server.admin() as admin:
-        assert admin.post("/admin/catalog", json=catalog).status_code == 200
+    import_catalog(medusa_server, catalog)
     with medusa_server.client() as native:
         refused = native.post(
             "/store/carts",

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import psutil
@@ -17,9 +15,8 @@ from infra.stripe_emulator import free_port
 from tests.conftest import redis_database
 from tests.e2e.conftest import fresh_database
 from tests.faults.probes import wait_until
+from tests.processes import ROOT, orderledger_command, orderledger_processes
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVE = [sys.executable, "-c", "from infra.cli import main; main()", "serve"]
 CARTS_PER_MINUTE = 5
 
 
@@ -32,40 +29,25 @@ def child_env(**values: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def two_processes(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    base = f"http://127.0.0.1:{port}"
     with (
         fresh_database(database_url) as url,
         redis_database(9) as redis_url,
-        log.open("wb") as out,
     ):
         env = child_env(
             DATABASE_URL=url,
             REDIS_URL=redis_url,
             RATE_LIMIT_CARTS_PER_MINUTE=str(CARTS_PER_MINUTE),
         )
-        command = [*SERVE, "--workers", "2", "--port", str(port)]
-        child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-
-        def answering() -> bool:
-            if child.poll() is not None:
-                raise AssertionError(log.read_text()[-3000:])
-            try:
-                return httpx.get(f"{base}/health/ready", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        try:
-            wait_until(answering, 90, "two API processes to answer")
+        with orderledger_processes(
+            [["serve", "--workers", "2", "--port", str(port)]],
+            env,
+            tmp_path_factory.mktemp("serve"),
+            ready_url=f"{base}/health/ready",
+            timeout=90,
+        ) as (child,):
             wait_until(lambda: len(api_processes(child.pid)) == 2, 30, "two processes")
             yield base
-        finally:
-            child.terminate()
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait(timeout=10)
 
 
 def test_two_api_processes_answer_on_one_port_each_with_its_own_pools(
@@ -108,7 +90,7 @@ def _is_serve(process: psutil.Process, base: str) -> bool:
 
 def test_serving_several_processes_without_redis_is_refused(database_url: str) -> None:
     done = subprocess.run(
-        [*SERVE, "--workers", "2", "--port", str(free_port())],
+        orderledger_command("serve", "--workers", "2", "--port", str(free_port())),
         env=child_env(DATABASE_URL=database_url),
         cwd=ROOT,
         capture_output=True,

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import redis
 
 from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import LiveServer, fresh_database, running_server
+from tests.e2e.conftest import LiveServer, import_catalog, server_of_its_own
 from tests.e2e.stripe_standin import StandIn, stripe_standin
 
 # A Redis database of its own: capture timers of other suites' servers never mix in.
@@ -32,12 +31,16 @@ def probe_server(
     database_url: str, redis_url: str, emulator: RunningEmulator, **overrides: Any
 ) -> Iterator[Probe]:
     """The API and worker on a database of their own, Stripe calls counted."""
-    own_redis = redis_url.rsplit("/", 1)[0] + f"/{SECURITY_REDIS_DB}"
-    redis.Redis.from_url(own_redis).flushdb()
     with (
         stripe_standin(emulator.url) as standin,
-        fresh_database(database_url) as url,
-        running_server(url, own_redis, emulator, stripe_api_base=standin.url, **overrides) as live,
+        server_of_its_own(
+            database_url,
+            redis_url,
+            emulator,
+            redis_db=SECURITY_REDIS_DB,
+            stripe_api_base=standin.url,
+            **overrides,
+        ) as live,
     ):
         yield Probe(live, standin)
 
@@ -139,9 +142,7 @@ def open_store(
         )
     if digital_ebook:
         catalog["products"][1]["requires_shipping"] = False
-    with server.admin() as admin:
-        answer = admin.post("/admin/catalog", json=catalog)
-    assert answer.status_code == 200, answer.text
+    import_catalog(server, catalog)
     return store
 
 
@@ -181,3 +182,10 @@ def choose_shipping(client: httpx.Client, cart_id: str, store: Store) -> dict[st
     )
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
+
+
+def shipped_lamp(client: httpx.Client, store: Store) -> str:
+    """A cart of one lamp, its shipping chosen; returns its id."""
+    cart_id = cart_of(client, store, store.lamp)
+    choose_shipping(client, cart_id, store)
+    return cart_id

@@ -8,33 +8,19 @@ tests see is what a deployment sees. Clients can speak from another loopback add
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import uvicorn
 
 from commands.ports import Clock
-from infra.app import create_app
-from infra.container import build_container, utc_now
-from infra.settings import Settings
-from infra.stripe_emulator import free_port
+from infra.container import utc_now
 from infra.web.client_identity import UVICORN_OPTIONS
-from tests.e2e.conftest import WEBHOOK_SECRET, LiveServer
-
-
-@dataclass
-class EdgeServer(LiveServer):
-    app: Any = None  # the running FastAPI app (its state holds the limiter's identities)
-
+from tests.e2e.conftest import LiveServer, server_settings, serving
 
 NO_STRIPE = "http://127.0.0.1:9"  # for servers whose tests never reach Stripe
-UNLIMITED = 1_000_000
 
 
 @contextmanager
@@ -45,48 +31,19 @@ def edge_server(
     *,
     clock: Clock = utc_now,
     **overrides: Any,
-) -> Iterator[EdgeServer]:
+) -> Iterator[LiveServer]:
     """The API with its worker on 127.0.0.1; every limit off unless ``overrides`` set it;
     ``clock`` is the application's clock."""
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "redis_url": redis_url,
-        "stripe_api_key": "sk_test_e2e",
-        "stripe_api_base": stripe_api_base,
-        "stripe_webhook_secret": WEBHOOK_SECRET,
-        "rate_limit_carts_per_minute": UNLIMITED,
-        "rate_limit_reviews_per_minute": UNLIMITED,
-        "rate_limit_writes_per_minute": UNLIMITED,
-        "rate_limit_checkout_per_minute": UNLIMITED,
-        "rate_limit_per_cart_per_minute": UNLIMITED,
-        "admin_auth_failures_per_minute": UNLIMITED,
-    }
-    container = build_container(Settings(**{**values, **overrides}), clock=clock)
-    _, admin_key = container.admin_keys.create("security")
-    app = create_app(container_factory=lambda: container, run_worker=True)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), log_level="warning", **UVICORN_OPTIONS
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the API server did not start")
-        time.sleep(0.02)
-    try:
-        yield EdgeServer(
-            url=f"http://127.0.0.1:{config.port}",
-            container=container,
-            admin_key=admin_key,
-            emulator_url=stripe_api_base,
-            app=app,
-        )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        container.close()
+    settings = server_settings(database_url, redis_url, stripe_api_base, **overrides)
+    with serving(
+        settings,
+        emulator_url=stripe_api_base,
+        clock=clock,
+        admin_key_name="security",
+        lifespan="auto",  # uvicorn's default, as ``orderledger serve`` leaves it
+        **UVICORN_OPTIONS,
+    ) as live:
+        yield live
 
 
 def client_of(server: LiveServer, *, peer: str = "127.0.0.1", **kwargs: Any) -> httpx.Client:

@@ -12,7 +12,6 @@ refusal, go over HTTP as an attacker would send them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -24,26 +23,13 @@ from domain.cart import MAX_CART_CHANGES, Cart
 from domain.ids import payment_collection_id_for
 from domain.order import MAX_ORDER_CHANGES, Order
 from domain.payment_collection import PaymentCollection
-from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import (
-    authorize_at_stripe,
-    stripe_emulator,  # noqa: F401  (a session fixture, re-used)
-)
-from tests.security.domain_shop import Probe, cart_of, choose_shipping, open_store, probe_server
+from tests.e2e.checkout_flow import first_line, intent_of_session
+from tests.e2e.conftest import authorize_at_stripe
+from tests.security.domain_shop import Probe, cart_of, open_store, shipped_lamp
 
 pytestmark = pytest.mark.e2e
 
 INTERVAL = Ledger.snapshotting_intervals[Cart]
-
-
-@pytest.fixture(scope="module")
-def probe(
-    database_url: str,
-    redis_url: str,
-    stripe_emulator: RunningEmulator,  # noqa: F811
-) -> Iterator[Probe]:
-    with probe_server(database_url, redis_url, stripe_emulator) as probe:
-        yield probe
 
 
 def events_loaded(ledger: Ledger, aggregate_id: UUID) -> int:
@@ -61,7 +47,7 @@ def test_a_cart_changed_a_thousand_times_refuses_more_and_still_reads_from_a_sna
     store = open_store(server)
     with server.client() as client:
         cart_id = cart_of(client, store, store.lamp)
-        line_id = client.get(f"/store/carts/{cart_id}").json()["items"][0]["id"]
+        line_id = first_line(client, cart_id)
         # Given a cart an anonymous client changed up to just below the cap (the same
         # decisions as its HTTP changes, saved a hundred at a time to keep this fast)
         cart = services.ledger.get_or_none(UUID(cart_id), Cart)
@@ -104,14 +90,11 @@ def test_an_order_changed_to_its_cap_refuses_more_and_reads_from_a_snapshot(
     services = server.container.services
     store = open_store(server)
     with server.client() as client:
-        cart_id = cart_of(client, store, store.lamp)
-        choose_shipping(client, cart_id, store)
+        cart_id = shipped_lamp(client, store)
         client.post(
             f"/store/carts/{cart_id}/line-items", json={"variant_id": store.lamp, "quantity": 1}
         )
-        intent_id = client.post(f"/store/carts/{cart_id}/payment-session").json()[
-            "payment_intent_id"
-        ]
+        intent_id = intent_of_session(client, cart_id)
         assert authorize_at_stripe(server, intent_id) == "requires_capture"
         placed = client.post(f"/store/carts/{cart_id}/complete").json()
         order_id = UUID(placed["order_id"])

@@ -10,10 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from infra.web.client_identity import Caller, TrustedProxies, address_key, clien
 from infra.web.limits import resource_key
 from infra.web.observability import request_log
 from tests.e2e.conftest import LiveServer
+from tests.processes import orderledger_processes
 from tests.security.edge_server import a_cart_body, an_address, client_of, edge_server
 
 CARTS = 3  # carts per client and minute on these servers
@@ -188,7 +186,7 @@ def test_a_storefront_recognised_by_its_credential_has_its_own_larger_allowance(
 
 
 def test_rotating_forwarded_for_from_loopback_does_not_walk_past_orderledger_serve(
-    database_url: str,
+    database_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
     env = {
@@ -200,35 +198,22 @@ def test_rotating_forwarded_for_from_loopback_does_not_walk_past_orderledger_ser
     # No Redis: the process counts on its own, untouched by the other servers' counts.
     for unset in ("TRUSTED_PROXIES", "REDIS_URL"):
         env.pop(unset, None)
-    serve = subprocess.Popen(
-        [str(Path(sys.executable).parent / "orderledger"), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert serve.poll() is None and time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.1)
-            answers = [
-                client.post(
-                    "/store/carts", json=a_cart_body(), headers={"X-Forwarded-For": an_address()}
-                ).status_code
-                for _ in range(5)
-            ]
-    finally:
-        serve.terminate()
-        _, stderr = serve.communicate(timeout=30)
+    base = f"http://127.0.0.1:{port}"
+    with (
+        orderledger_processes(
+            [["serve", "--port", str(port)]], env, tmp_path, ready_url=f"{base}/health"
+        ),
+        httpx.Client(base_url=base, timeout=10) as client,
+    ):
+        answers = [
+            client.post(
+                "/store/carts", json=a_cart_body(), headers={"X-Forwarded-For": an_address()}
+            ).status_code
+            for _ in range(5)
+        ]
     assert 429 in answers
-    logged = [json.loads(line) for line in stderr.splitlines() if '"method": "POST"' in line]
+    output = (tmp_path / "serve.log").read_text().splitlines()
+    logged = [json.loads(line) for line in output if '"method": "POST"' in line]
     assert logged and {entry["client"] for entry in logged} == {"127.0.0.1"}
 
 

@@ -15,14 +15,13 @@ from infra.schema import SCHEMA
 from infra.stripe_emulator import RunningEmulator
 from tests.e2e.checkout_flow import cart_with
 from tests.e2e.conftest import LiveServer, Shop, authorize_at_stripe, open_shop
-from tests.e2e.conftest import stripe_emulator as stripe_emulator  # the session's localstripe
-from tests.security.edge_server import EdgeServer, an_address, client_of, edge_server
+from tests.security.edge_server import an_address, client_of, edge_server
 
 
 @pytest.fixture(scope="module")
 def server(
     database_url: str, redis_url: str, stripe_emulator: RunningEmulator
-) -> Iterator[EdgeServer]:
+) -> Iterator[LiveServer]:
     with edge_server(
         database_url, redis_url, stripe_emulator.url, trusted_proxies=["127.0.0.1/32"]
     ) as live:

@@ -17,9 +17,9 @@ from tests.e2e.conftest import (
     Shop,
     open_shop,
     payment_intent_event,
+    post_webhook,
     signed_event,
 )
-from tests.e2e.conftest import stripe_emulator as stripe_emulator  # the session's localstripe
 from tests.security.edge_server import client_of, edge_server
 
 
@@ -77,11 +77,7 @@ def test_when_the_webhook_placed_the_order_the_first_complete_still_gets_the_tok
         body, signature = signed_event(
             payment_intent_event(server, "payment_intent.amount_capturable_updated", intent_id)
         )
-        hook = storefront.post(
-            "/webhooks/stripe",
-            content=body,
-            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
-        )
+        hook = post_webhook(storefront, body, signature)
         assert hook.status_code == 200, hook.text
         first = storefront.post(f"/store/carts/{cart['id']}/complete")
         second = storefront.post(f"/store/carts/{cart['id']}/complete")

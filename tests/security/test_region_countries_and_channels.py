@@ -8,37 +8,22 @@ channels may be ``public: false`` (both optional: existing catalogs import uncha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from commands.catalog import SalesChannel
 from commands.sales_channels import ANONYMOUS, ChannelAccess, may_use_sales_channel
-from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import stripe_emulator  # noqa: F401  (a session fixture, re-used)
 from tests.security.domain_shop import (
     Probe,
     cart_of,
     choose_shipping,
     new_cart,
     open_store,
-    probe_server,
 )
 
 pytestmark = pytest.mark.e2e
 
 NL = {"name": "Ada", "line1": "Damrak 1", "city": "Amsterdam", "country": "NL"}
 JP = {"name": "Ada", "line1": "1-1 Chiyoda", "city": "Tokyo", "country": "JP"}
-
-
-@pytest.fixture(scope="module")
-def probe(
-    database_url: str,
-    redis_url: str,
-    stripe_emulator: RunningEmulator,  # noqa: F811
-) -> Iterator[Probe]:
-    with probe_server(database_url, redis_url, stripe_emulator) as probe:
-        yield probe
 
 
 def test_a_japanese_region_refuses_a_dutch_address(probe: Probe) -> None:

@@ -7,33 +7,20 @@ On main a lamp with an address and no shipping method was paid and placed with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from domain.ids import order_id_for
 from domain.order import Order
-from infra.stripe_emulator import RunningEmulator
+from tests.e2e.checkout_flow import first_line, intent_of_session
 from tests.e2e.conftest import (
     authorize_at_stripe,
     open_shop,
-    stripe_emulator,  # noqa: F401  (a session fixture, re-used)
 )
-from tests.security.domain_shop import Probe, cart_of, choose_shipping, open_store, probe_server
+from tests.security.domain_shop import Probe, cart_of, choose_shipping, open_store
 
 pytestmark = pytest.mark.e2e
 
 ADDRESS = {"name": "Ada", "line1": "Damrak 1", "city": "Amsterdam", "country": "NL"}
-
-
-@pytest.fixture(scope="module")
-def probe(
-    database_url: str,
-    redis_url: str,
-    stripe_emulator: RunningEmulator,  # noqa: F811
-) -> Iterator[Probe]:
-    with probe_server(database_url, redis_url, stripe_emulator) as probe:
-        yield probe
 
 
 def test_a_lamp_without_a_shipping_method_gets_no_payment_session(probe: Probe) -> None:
@@ -76,12 +63,10 @@ def test_swapping_the_paid_e_book_for_a_lamp_of_the_same_price_places_no_order(
     with server.client() as client:
         # Given a payment session for an e-book (no shipping needed), authorized
         cart_id = cart_of(client, store, store.ebook)
-        intent_id = client.post(f"/store/carts/{cart_id}/payment-session").json()[
-            "payment_intent_id"
-        ]
+        intent_id = intent_of_session(client, cart_id)
         assert authorize_at_stripe(server, intent_id) == "requires_capture"
         # When the lines become a lamp at the same total, still without shipping
-        ebook_line = client.get(f"/store/carts/{cart_id}").json()["items"][0]["id"]
+        ebook_line = first_line(client, cart_id)
         client.post(
             f"/store/carts/{cart_id}/line-items", json={"variant_id": store.lamp, "quantity": 1}
         )

@@ -8,32 +8,18 @@ the cart is completed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
 
 from domain.order import Order
-from infra.stripe_emulator import RunningEmulator
-from tests.e2e.conftest import (
-    authorize_at_stripe,
-    stripe_emulator,  # noqa: F401  (a session fixture, re-used)
-)
-from tests.security.domain_shop import Probe, cart_of, choose_shipping, open_store, probe_server
+from tests.e2e.checkout_flow import first_line, intent_of_session
+from tests.e2e.conftest import authorize_at_stripe
+from tests.security.domain_shop import Probe, open_store, shipped_lamp
 
 pytestmark = pytest.mark.e2e
 
 CHANGES = 100
-
-
-@pytest.fixture(scope="module")
-def probe(
-    database_url: str,
-    redis_url: str,
-    stripe_emulator: RunningEmulator,  # noqa: F811
-) -> Iterator[Probe]:
-    with probe_server(database_url, redis_url, stripe_emulator) as probe:
-        yield probe
 
 
 def test_a_hundred_line_changes_after_the_payment_session_make_no_stripe_call(
@@ -43,12 +29,11 @@ def test_a_hundred_line_changes_after_the_payment_session_make_no_stripe_call(
     store = open_store(server, lamp_price=1000)
     with server.client() as client:
         # Given a cart with a payment session
-        cart_id = cart_of(client, store, store.lamp)
-        choose_shipping(client, cart_id, store)
+        cart_id = shipped_lamp(client, store)
         session = client.post(f"/store/carts/{cart_id}/payment-session")
         assert session.status_code == 200, session.text
         intent_id = session.json()["payment_intent_id"]
-        line_id = client.get(f"/store/carts/{cart_id}").json()["items"][0]["id"]
+        line_id = first_line(client, cart_id)
         stripe.calls.clear()
 
         # When an anonymous client changes its lines a hundred times
@@ -91,12 +76,9 @@ def test_changes_after_the_payment_session_are_charged_when_completing_without_a
     store = open_store(server, lamp_price=1000)
     with server.client() as client:
         # Given a cart with a payment session, changed afterwards (no Stripe call)
-        cart_id = cart_of(client, store, store.lamp)
-        choose_shipping(client, cart_id, store)
-        intent_id = client.post(f"/store/carts/{cart_id}/payment-session").json()[
-            "payment_intent_id"
-        ]
-        line_id = client.get(f"/store/carts/{cart_id}").json()["items"][0]["id"]
+        cart_id = shipped_lamp(client, store)
+        intent_id = intent_of_session(client, cart_id)
+        line_id = first_line(client, cart_id)
         final = client.post(
             f"/store/carts/{cart_id}/line-items/{line_id}", json={"quantity": 4}
         ).json()
@@ -120,13 +102,10 @@ def test_a_change_between_authorization_and_its_webhook_costs_no_call_and_voids_
     store = open_store(server)
     with server.client() as client:
         # Given a cart whose PaymentIntent was just authorized, no webhook told us yet
-        cart_id = cart_of(client, store, store.lamp)
-        choose_shipping(client, cart_id, store)
-        intent_id = client.post(f"/store/carts/{cart_id}/payment-session").json()[
-            "payment_intent_id"
-        ]
+        cart_id = shipped_lamp(client, store)
+        intent_id = intent_of_session(client, cart_id)
         assert authorize_at_stripe(server, intent_id) == "requires_capture"
-        line_id = client.get(f"/store/carts/{cart_id}").json()["items"][0]["id"]
+        line_id = first_line(client, cart_id)
         stripe.calls.clear()
         # When the cart changes, the change costs no Stripe call
         changed = client.post(f"/store/carts/{cart_id}/line-items/{line_id}", json={"quantity": 2})

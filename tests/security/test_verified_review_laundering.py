@@ -8,45 +8,25 @@ re-assesses it on every line change, on the cancellation and on the capture of t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from infra.stripe_emulator import RunningEmulator
+from tests.e2e.checkout_flow import intent_of_session
 from tests.e2e.conftest import (
     LiveServer,
     authorize_at_stripe,
-    stripe_emulator,  # noqa: F401  (a session fixture, re-used)
 )
 from tests.e2e.ledger_probe import settled_head
-from tests.security.domain_shop import (
-    Probe,
-    Store,
-    cart_of,
-    choose_shipping,
-    open_store,
-    probe_server,
-)
+from tests.security.domain_shop import Probe, Store, open_store, shipped_lamp
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def probe(
-    database_url: str,
-    redis_url: str,
-    stripe_emulator: RunningEmulator,  # noqa: F811
-) -> Iterator[Probe]:
-    with probe_server(database_url, redis_url, stripe_emulator) as probe:
-        yield probe
-
-
 def placed_order(server: LiveServer, client: httpx.Client, store: Store) -> dict[str, Any]:
-    cart_id = cart_of(client, store, store.lamp)
-    choose_shipping(client, cart_id, store)
-    intent_id = client.post(f"/store/carts/{cart_id}/payment-session").json()["payment_intent_id"]
+    cart_id = shipped_lamp(client, store)
+    intent_id = intent_of_session(client, cart_id)
     assert authorize_at_stripe(server, intent_id) == "requires_capture"
     done = client.post(f"/store/carts/{cart_id}/complete")
     assert done.status_code == 200, done.text
@@ -65,6 +45,28 @@ def review_of(client: httpx.Client, product_id: str, order: dict[str, Any]) -> h
         },
         headers={"X-Order-Token": order["access_token"]},
     )
+
+
+def add_to_order(client: httpx.Client, order: dict[str, Any], variant: str) -> str:
+    """The customer adds one of ``variant`` to the order; returns the new line's id."""
+    added = client.post(
+        f"/store/orders/{order['order_id']}/line-items",
+        json={"variant_id": variant, "quantity": 1},
+        headers={"X-Order-Token": order["access_token"]},
+    )
+    assert added.status_code == 200, added.text
+    [line_id] = [i["id"] for i in added.json()["items"] if i["variant_id"] == variant]
+    return str(line_id)
+
+
+def remove_from_order(client: httpx.Client, order: dict[str, Any], line_id: str) -> None:
+    """The customer sets the line's quantity to 0."""
+    removed = client.post(
+        f"/store/orders/{order['order_id']}/line-items/{line_id}",
+        json={"quantity": 0},
+        headers={"X-Order-Token": order["access_token"]},
+    )
+    assert removed.status_code == 200, removed.text
 
 
 def capture(server: LiveServer, order: dict[str, Any]) -> None:
@@ -93,26 +95,14 @@ def test_a_product_added_reviewed_and_removed_in_the_grace_period_is_no_longer_v
     with server.client() as client:
         # Given an order of a lamp, to which the customer adds an e-book
         order = placed_order(server, client, store)
-        token = {"X-Order-Token": order["access_token"]}
-        added = client.post(
-            f"/store/orders/{order['order_id']}/line-items",
-            json={"variant_id": store.ebook, "quantity": 1},
-            headers=token,
-        )
-        assert added.status_code == 200, added.text
-        [ebook_line] = [i["id"] for i in added.json()["items"] if i["variant_id"] == store.ebook]
+        ebook_line = add_to_order(client, order, store.ebook)
         # And reviews it, naming the order (not verified yet: the order is in its grace)
         reviewed = review_of(client, store.ebook_product, order)
         assert reviewed.status_code == 201 and reviewed.json()["verified"] is False
         lamp = review_of(client, store.lamp_product, order)
         assert lamp.status_code == 201, lamp.text
         # When the e-book is removed again, and the order is captured
-        removed = client.post(
-            f"/store/orders/{order['order_id']}/line-items/{ebook_line}",
-            json={"quantity": 0},
-            headers=token,
-        )
-        assert removed.status_code == 200, removed.text
+        remove_from_order(client, order, ebook_line)
     capture(server, order)
     # Then the e-book's review never became a verified purchase; the lamp's did
     assert verified_now(server, store.ebook_product) == [False]
@@ -141,20 +131,8 @@ def test_a_kept_purchase_stays_verified_through_other_changes(probe: Probe) -> N
     with server.client() as client:
         order = placed_order(server, client, store)
         assert review_of(client, store.lamp_product, order).json()["verified"] is False
-        token = {"X-Order-Token": order["access_token"]}
-        added = client.post(
-            f"/store/orders/{order['order_id']}/line-items",
-            json={"variant_id": store.ebook, "quantity": 1},
-            headers=token,
-        )
-        assert added.status_code == 200, added.text
-        [ebook_line] = [i["id"] for i in added.json()["items"] if i["variant_id"] == store.ebook]
-        removed = client.post(
-            f"/store/orders/{order['order_id']}/line-items/{ebook_line}",
-            json={"quantity": 0},
-            headers=token,
-        )
-        assert removed.status_code == 200, removed.text
+        ebook_line = add_to_order(client, order, store.ebook)
+        remove_from_order(client, order, ebook_line)
     capture(server, order)
     assert verified_now(server, store.lamp_product) == [True]
     with server.client() as client:  # the e-book went again: not a purchase to review

@@ -10,37 +10,26 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import stripe
 
 from domain.ids import order_id_for
 from domain.order import Order
-from infra.stripe_emulator import RunningEmulator
+from tests.e2e.checkout_flow import first_line, intent_of_session
 from tests.e2e.conftest import (
     WEBHOOK_SECRET,
     authorize_at_stripe,
     payment_intent_event,
+    post_webhook,
     signed_event,
-    stripe_emulator,  # noqa: F401  (a session fixture, re-used)
 )
-from tests.security.domain_shop import Probe, cart_of, choose_shipping, open_store, probe_server
+from tests.security.domain_shop import Probe, cart_of, choose_shipping, open_store, shipped_lamp
 
 pytestmark = pytest.mark.e2e
 
 AUTHORIZED = "payment_intent.amount_capturable_updated"
 CANCELED = "payment_intent.canceled"
-
-
-@pytest.fixture(scope="module")
-def probe(
-    database_url: str,
-    redis_url: str,
-    stripe_emulator: RunningEmulator,  # noqa: F811
-) -> Iterator[Probe]:
-    with probe_server(database_url, redis_url, stripe_emulator) as probe:
-        yield probe
 
 
 def foreign_intent(probe: Probe, amount: int, metadata: dict[str, str]) -> str:
@@ -60,11 +49,7 @@ def foreign_intent(probe: Probe, amount: int, metadata: dict[str, str]) -> str:
 def deliver(probe: Probe, event_type: str, intent_id: str) -> dict[str, str]:
     body, signature = signed_event(payment_intent_event(probe.server, event_type, intent_id))
     with probe.server.client() as client:
-        answer = client.post(
-            "/webhooks/stripe",
-            content=body,
-            headers={"Content-Type": "application/json", "Stripe-Signature": signature},
-        )
+        answer = post_webhook(client, body, signature)
     assert answer.status_code == 200, answer.text
     return dict(answer.json())
 
@@ -111,9 +96,8 @@ def test_an_intent_naming_our_completed_cart_with_another_amount_is_not_canceled
     server = probe.server
     store = open_store(server)
     with server.client() as client:
-        cart_id = cart_of(client, store, store.lamp)
-        choose_shipping(client, cart_id, store)
-        ours = client.post(f"/store/carts/{cart_id}/payment-session").json()["payment_intent_id"]
+        cart_id = shipped_lamp(client, store)
+        ours = intent_of_session(client, cart_id)
         assert authorize_at_stripe(server, ours) == "requires_capture"
         assert client.post(f"/store/carts/{cart_id}/complete").status_code == 200
     other = foreign_intent(probe, 777, {"cart_id": cart_id})
@@ -127,11 +111,10 @@ def test_our_own_superseded_intent_is_refused_and_its_hold_released(probe: Probe
     server = probe.server
     store = open_store(server)
     with server.client() as client:
-        cart_id = cart_of(client, store, store.lamp)
-        choose_shipping(client, cart_id, store)
-        first = client.post(f"/store/carts/{cart_id}/payment-session").json()["payment_intent_id"]
+        cart_id = shipped_lamp(client, store)
+        first = intent_of_session(client, cart_id)
         assert authorize_at_stripe(server, first) == "requires_capture"
-        line_id = client.get(f"/store/carts/{cart_id}").json()["items"][0]["id"]
+        line_id = first_line(client, cart_id)
         client.post(f"/store/carts/{cart_id}/line-items/{line_id}", json={"quantity": 2})
         # The new session finds the old hold for the wrong amount: released, a new intent
         second = client.post(f"/store/carts/{cart_id}/payment-session").json()
@@ -148,11 +131,7 @@ def test_a_signed_body_nested_a_hundred_thousand_deep_is_a_400(probe: Probe) -> 
         body, WEBHOOK_SECRET, timestamp=int(time.time())
     )
     with probe.server.client() as client:
-        answer = client.post(
-            "/webhooks/stripe",
-            content=body.encode(),
-            headers={"Content-Type": "application/json", "Stripe-Signature": signature},
-        )
+        answer = post_webhook(client, body.encode(), signature)
         alive = client.get("/health")
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"] == "InvalidWebhook"
@@ -166,10 +145,6 @@ def test_a_signed_event_whose_data_is_not_an_object_is_acknowledged_and_ignored(
     event = {"id": f"evt_{uuid.uuid4().hex}", "type": AUTHORIZED, "data": data}
     body, signature = signed_event(event)
     with probe.server.client() as client:
-        answer = client.post(
-            "/webhooks/stripe",
-            content=body,
-            headers={"Content-Type": "application/json", "Stripe-Signature": signature},
-        )
+        answer = post_webhook(client, body, signature)
     assert answer.status_code == 200, answer.text
     assert answer.json()["outcome"] == "ignored"

@@ -11,12 +11,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Literal
 
-import httpx
-
 from tests.faults.stripe_money import stripe_error
+from tests.stripe_passthrough import (
+    HANG_UP,
+    PASSED_HEADERS,
+    Localstripe,
+    StripeReply,
+    StripeRequest,
+    stripe_passthrough,
+)
 
 Mode = Literal["ok", "error", "timeout"]
 
@@ -31,60 +36,27 @@ class StripeSwitch:
 @contextmanager
 def stripe_switch(upstream: str, hang_seconds: float = 3.0) -> Iterator[StripeSwitch]:
     state = StripeSwitch()
-    client = httpx.Client(base_url=upstream, timeout=60.0)
     released = threading.Event()  # set at shutdown: hanging requests end at once
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def answer(request: StripeRequest, localstripe: Localstripe) -> StripeReply | None:
+        mode = state.mode
+        if mode == "ok":
+            return None
+        state.refused += 1
+        if mode == "timeout":
+            released.wait(hang_seconds)
+            return HANG_UP
+        return StripeReply(*stripe_error(500, "An unexpected error occurred.", "api_error"))
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def _send(self, status: int, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _handle(self, method: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            mode = state.mode
-            if mode != "ok":
-                state.refused += 1
-                if mode == "timeout":
-                    released.wait(hang_seconds)
-                    self.close_connection = True
-                    return
-                return self._send(*stripe_error(500, "An unexpected error occurred.", "api_error"))
-            headers = {
-                k: v
-                for k, v in self.headers.items()
-                if k.lower()
-                in ("authorization", "content-type", "stripe-version", "idempotency-key")
-            }
-            answer = client.request(method, self.path, content=body, headers=headers)
-            self._send(answer.status_code, answer.content)
-
-        def do_GET(self) -> None:
-            self._handle("GET")
-
-        def do_POST(self) -> None:
-            self._handle("POST")
-
-        def do_DELETE(self) -> None:
-            self._handle("DELETE")
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        released.set()
-        server.shutdown()
-        server.server_close()
-        client.close()
+    with stripe_passthrough(
+        upstream,
+        answer,
+        timeout=60.0,
+        # The stand-in behind the switch replays by key: the key must reach it.
+        passed_headers=(*PASSED_HEADERS, "idempotency-key"),
+    ) as running:
+        state.url = running.url
+        try:
+            yield state
+        finally:
+            released.set()

@@ -18,16 +18,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import uvicorn
 
-from infra.app import create_app
-from infra.stripe_emulator import RunningEmulator, free_port, start_emulator
-from tests.e2e.conftest import WEBHOOK_SECRET, LiveServer, _serve, fresh_database
+from infra.stripe_emulator import free_port, start_emulator
+from tests.e2e.conftest import WEBHOOK_SECRET, LiveServer, fresh_database, serving
 from tests.e2e.resend_standin import ResendStandIn, resend_standin
-from tests.e2e.tcp_proxy import TcpProxy
+from tests.e2e.tcp_proxy import TcpProxy, through
 from tests.faults.faithful_stripe import FaithfulStripe, faithful_stripe
 from tests.faults.probes import OwnRedis, settings_for, wait_until
-from tests.faults.test_database_outage import through
 from tests.simulation.stripe_faults import StripeSwitch, stripe_switch
 
 GRACE_SECONDS = 3
@@ -45,8 +42,7 @@ class World:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
     port: int = field(default_factory=free_port)
     api: LiveServer | None = None
-    _uvicorn: Any = None
-    _thread: Any = None
+    _serving_api: ExitStack = field(default_factory=ExitStack)
     worker: subprocess.Popen[bytes] | None = None
     admin_key: str = ""
 
@@ -66,30 +62,28 @@ class World:
         }
 
     def start_api(self) -> LiveServer:
-        from infra.container import build_container
-
-        emulator = RunningEmulator(process=None, port=int(urlsplit(self.switch.url).port or 0))  # type: ignore[arg-type]
-        settings = settings_for(self.database_url, self.redis.url, emulator, **self.overrides())
-        container = build_container(settings)
-        if not self.admin_key:
-            _, self.admin_key = container.admin_keys.create("simulation")
-        app = create_app(container_factory=lambda: container, run_worker=False)
-        self._uvicorn, self._thread = _serve(app, self.port)
-        self.api = LiveServer(
-            url=f"http://127.0.0.1:{self.port}",
-            container=container,
-            admin_key=self.admin_key,
-            emulator_url=self.stripe.url,
+        settings = settings_for(
+            self.database_url, self.redis.url, self.switch.url, **self.overrides()
         )
+        serving_api = ExitStack()
+        self.api = serving_api.enter_context(
+            serving(
+                settings,
+                emulator_url=self.stripe.url,
+                run_worker=False,
+                admin_key_name="simulation",
+                admin_key=self.admin_key or None,
+                port=self.port,
+            )
+        )
+        self.admin_key = self.api.admin_key
+        self._serving_api = serving_api
         return self.api
 
     def stop_api(self) -> None:
         if self.api is None:
             return
-        server: uvicorn.Server = self._uvicorn
-        server.should_exit = True
-        self._thread.join(timeout=15)
-        self.api.container.close()
+        self._serving_api.close()
         self.api = None
 
     def restart_api(self) -> None:
