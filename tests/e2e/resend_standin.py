@@ -58,7 +58,15 @@ class ResendStandIn:
             return [r for r in self.received if recipient in r.recipients]
 
     def delivered_to(self, recipient: str) -> list[Received]:
-        return [r for r in self.to(recipient) if r.status == 200]
+        """What reached the mailbox: one per idempotency key, as Resend delivers a repeated
+        key once (a send repeated after the ledger could not record the first one)."""
+        delivered: dict[str | None, Received] = {}
+        for received in self.to(recipient):
+            if received.status == 200 and (
+                received.idempotency_key is None or received.idempotency_key not in delivered
+            ):
+                delivered[received.idempotency_key or f"no-key-{len(delivered)}"] = received
+        return list(delivered.values())
 
     def answer(self, key: str | None, payload: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
         with self.lock:
