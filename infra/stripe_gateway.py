@@ -1,6 +1,11 @@
 """Stripe through the official SDK (``StripeClient``), behind ``PaymentGateway``.
 
 ``STRIPE_API_BASE`` points the client at a local emulator in development and tests.
+
+A call that moves money runs under the order's lock (``infra.locks``), so a call with
+all its retries must end before that lock's TTL would free the order for another
+process: each try waits at most ``CONNECT_SECONDS`` to connect and ``ANSWER_SECONDS``
+for the answer (the SDK's own default is 80 s a try, three tries: four minutes).
 """
 
 import json
@@ -17,6 +22,34 @@ from commands.errors import (
     PaymentRequestRejected,
 )
 from commands.ports import PaymentIntent
+
+CONNECT_SECONDS = 5.0
+ANSWER_SECONDS = 20.0
+NETWORK_RETRIES = 2
+
+
+def longest_call_seconds() -> float:
+    """The longest a call may take, every try timing out and the SDK's backoff between."""
+    tries = NETWORK_RETRIES + 1
+    backoff = stripe.HTTPClient.MAX_DELAY * NETWORK_RETRIES
+    return tries * (CONNECT_SECONDS + ANSWER_SECONDS) + backoff
+
+
+def stripe_client(
+    api_key: str,
+    api_base: str | None,
+    *,
+    timeout: tuple[float, float] = (CONNECT_SECONDS, ANSWER_SECONDS),
+    retries: int = NETWORK_RETRIES,
+) -> stripe.StripeClient:
+    """The official SDK's client, at ``api_base`` if given, with our timeouts."""
+    base: BaseAddresses = {"api": api_base.rstrip("/")} if api_base else {}
+    return stripe.StripeClient(
+        api_key,
+        base_addresses=base,
+        max_network_retries=retries,
+        http_client=stripe.RequestsClient(timeout=timeout),
+    )
 
 
 def _intent(obj: Any) -> PaymentIntent:
@@ -56,8 +89,7 @@ class StripeGateway:
     def __init__(
         self, api_key: str, api_base: str | None = None, *, request_incremental: bool = False
     ) -> None:
-        base: BaseAddresses = {"api": api_base.rstrip("/")} if api_base else {}
-        self._client = stripe.StripeClient(api_key, base_addresses=base, max_network_retries=2)
+        self._client = stripe_client(api_key, api_base)
         self._request_incremental = request_incremental
         # localstripe refuses `expand`; real Stripe needs it to tell capture_before.
         self._emulated = bool(api_base and api_base.startswith("http://"))

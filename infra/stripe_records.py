@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import stripe
-from stripe._base_address import BaseAddresses
 
 from commands.errors import PaymentProviderUnavailable
 from commands.reconcile.stripe_records import (
@@ -23,6 +22,7 @@ from commands.reconcile.stripe_records import (
     StripeRecordNotFound,
     StripeRefund,
 )
+from infra.stripe_gateway import stripe_client
 
 T = TypeVar("T")
 PAGE = 100  # Stripe's largest page
@@ -38,8 +38,7 @@ class StripeRecordsReader:
         backoff_seconds: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        base: BaseAddresses = {"api": api_base.rstrip("/")} if api_base else {}
-        self._client = stripe.StripeClient(api_key, base_addresses=base, max_network_retries=2)
+        self._client = stripe_client(api_key, api_base)
         self._attempts = attempts
         self._backoff = backoff_seconds
         self._sleep = sleep
