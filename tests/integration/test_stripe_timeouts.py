@@ -17,7 +17,6 @@ import stripe
 from infra.locks import TTL_SECONDS
 from infra.stripe_gateway import longest_call_seconds, stripe_client
 
-
 # What else a holder of the order's lock may do around the call: its reads and its save.
 REST_OF_THE_WORK_SECONDS = 30
 
