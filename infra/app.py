@@ -25,6 +25,7 @@ from infra.container import Container, build_container
 from infra.customer_routes import router as customer_router
 from infra.file_routes import router as file_router
 from infra.health import router as health_router
+from infra.medusa.edge_errors import MedusaEdgeErrors
 from infra.medusa.surface import medusa_app
 from infra.reads_by_id import attach_reads_by_id
 from infra.settings import Settings
@@ -154,8 +155,8 @@ def create_app(
             api_docs=settings_now().api_docs,
         )
 
-    # Outermost last: client address → request log → exposure → CORS → admin key →
-    # rate limit → body limit → idempotency → routes. Nothing reads a body before the
+    # Outermost last: client address → request log → exposure → CORS → Medusa's words for
+    # the edge's refusals → admin key → rate limit → body limit → idempotency → routes. Nothing reads a body before the
     # admin key and the rate limit have let the request through.
     app.add_middleware(
         Idempotency,
@@ -184,6 +185,7 @@ def create_app(
         allowed_failures=lambda: settings_now().admin_auth_failures_per_minute,
         failures=lambda: app.state.metrics.admin_auth_failures,
     )
+    app.add_middleware(MedusaEdgeErrors, prefix=lambda: settings_now().medusa_prefix)
     app.add_middleware(CorsPerSurface, surfaces=surfaces)
     app.add_middleware(Exposure, policy=exposure)
     app.add_middleware(RequestLog, metrics=lambda: getattr(app.state, "metrics", None))

@@ -232,3 +232,19 @@ def test_a_key_opens_its_internal_channel_and_regions_show_their_countries(
     assert error_of(outside)[:2] == (400, "invalid_data")
     assert inside.status_code == 200, inside.text
     assert inside.json()["cart"]["shipping_address"]["country_code"] == "nl"
+
+
+def test_the_edges_refusals_have_medusas_shape_under_its_prefix(
+    medusa_server: LiveServer, small_shop: SmallShop
+) -> None:
+    key = key_for(medusa_server, small_shop.channel)
+    too_large = b'{"region_id": "' + b"x" * (2 << 20) + b'"}'
+    with medusa(medusa_server, key) as client:
+        status, kind, message = error_of(client.post("/store/carts", content=too_large))
+        assert (status, kind) == (413, "invalid_data") and "bytes" in message
+        status, kind, _ = error_of(client.get("/store/regions", params={"q": "a\x00b"}))
+        assert (status, kind) == (400, "invalid_data")
+    # The native API keeps its own shape for the same refusal.
+    with httpx.Client(base_url=medusa_server.url, timeout=30.0) as native:
+        answer = native.post("/store/carts", content=too_large)
+        assert answer.status_code == 413 and set(answer.json()) == {"error", "detail"}
