@@ -102,6 +102,7 @@ def create_app(
                 worker.stop()
             await positions.close()
             await storefront.close()
+            await app.state.rates.close()
             if container_factory is None:
                 container.close()
 
@@ -213,7 +214,8 @@ def attach(app: FastAPI, container: Container) -> None:
     container.services.telemetry = PrometheusTelemetry(metrics)
     container.ledger.on_append = metrics.appends.observe
     app.state.metrics = metrics
-    app.state.rates = RedisRates(container.redis) if container.redis else MemoryRates()
+    redis_url = container.settings.redis_url if container.redis is not None else None
+    app.state.rates = RedisRates.at(redis_url) if redis_url else MemoryRates()
     # A storefront's publishable key earns it the storefront allowance (per key and
     # address); other credentials plug in the same way.
     app.state.identities = Identities()
