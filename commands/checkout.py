@@ -8,7 +8,9 @@ PaymentIntent id, so a second attempt finds the first order instead of a twin.
 """
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -34,14 +36,14 @@ from commands.errors import (
 from commands.ledger import retry_on_conflict
 from commands.order_tokens import access_token_for, token_hash
 from commands.ports import PaymentIntent
-from commands.pricing import catalog_for_cart, price_cart
+from commands.pricing import PricedCart, catalog_for_cart, price_cart
 from commands.services import Services
 from commands.stock import Levels, candidate_locations, reserve_line
 from commands.stripe_payments import release_hold_quietly
 from domain.capture_timing import editable_until
 from domain.cart import PAYABLE_STATUSES, Cart
 from domain.errors import CartStateConflict, DomainError, InsufficientStock
-from domain.ids import order_id_for
+from domain.ids import inventory_level_id_for, order_id_for
 from domain.money import Money
 from domain.order import Order
 from domain.payment_collection import PaymentCollection
@@ -296,6 +298,33 @@ def _place(services: Services, intent: PaymentIntent, cause: str, *, held: bool)
         )
 
     locations = candidate_locations(catalog, cart.sales_channel_id, priced.shipping_option)
+    wanted = [(line.variant_id, location) for line in priced.lines for location in locations]
+    deciding = (
+        ledger.cache.deciding_on(inventory_level_id_for(*key) for key in wanted)
+        if held
+        else nullcontext()
+    )
+    with deciding:
+        return _reserve_and_save(
+            services, intent, cause, cart, priced, locations, now=now, held=held
+        )
+
+
+def _reserve_and_save(
+    services: Services,
+    intent: PaymentIntent,
+    cause: str,
+    cart: Cart,
+    priced: PricedCart,
+    locations: list[str],
+    *,
+    now: datetime,
+    held: bool,
+) -> PlacedOrder:
+    """Reserve every line, and save order, payment, cart and levels in one transaction."""
+    ledger = services.ledger
+    order_id = order_id_for(intent.id)
+    expected = Money(priced.total, priced.region.currency)
     levels = Levels(ledger, held=held)
     levels.prefetch((line.variant_id, location) for line in priced.lines for location in locations)
     lines = [

@@ -36,7 +36,7 @@ from infra.web.client_identity import ClientAddress, TrustedProxies
 from infra.web.cors import CorsPerSurface
 from infra.web.exposure import Exposure, ExposurePolicy, start_metrics_port
 from infra.web.idempotency import Idempotency
-from infra.web.limits import BodySizeLimit, RateLimit
+from infra.web.limits import BodySizeLimit, RateLimit, rate_store
 from infra.web.observability import RequestLog
 from infra.worker import Worker
 from queries.api import admin as admin_reads
@@ -94,6 +94,7 @@ def create_app(
                 worker.stop()
             await positions.close()
             await storefront.close()
+            await app.state.rates.close()
             if container_factory is None:
                 container.close()
 
@@ -197,10 +198,11 @@ def create_app(
 
 
 def attach(app: FastAPI, container: Container) -> None:
-    """The routes' references, all taken from the built container (nothing is built here)."""
+    """The routes' references, all taken from the built container; only the rate store
+    is made here, per app: its asyncio Redis client belongs to the app's event loop."""
     app.state.container = container
     app.state.metrics = container.metrics
-    app.state.rates = container.rates
+    app.state.rates = rate_store(container.settings.redis_url if container.redis else None)
     app.state.identities = container.identities
     app.state.authorize_order = container.authorize_order
     app.state.services = container.services

@@ -67,7 +67,6 @@ from infra.stripe_gateway import StripeGateway, StripeWebhookVerifier
 from infra.stripe_records import StripeRecordsReader
 from infra.timers import NoTimers, RedisCaptureTimers
 from infra.web.client_identity import Identities
-from infra.web.limits import MemoryRates, RateStore, RedisRates
 from infra.web.observability import Metrics, PrometheusTelemetry
 from infra.wiring import wire_services
 
@@ -191,8 +190,7 @@ class Container:
     read_models: PostgresReadModels
     mailer: Mailer
     metrics: Metrics
-    # The API's: rate limits' counts, who a caller is, order-token checks, reads.
-    rates: RateStore
+    # The API's: who a caller is, order-token checks, reads (its rate store is per app).
     identities: Identities
     authorize_order: Callable[..., None]
     medusa_catalog: MedusaCatalogReads
@@ -279,7 +277,6 @@ def build_container(settings: Settings, *, clock: Clock = utc_now) -> Container:
         ),
         mailer=mailer,
         metrics=metrics,
-        rates=RedisRates(redis_client) if redis_client else MemoryRates(),
         identities=client_identities(database.publishable_keys),
         authorize_order=partial(authorize_customer, services),
         medusa_catalog=MedusaCatalogReads(pool),

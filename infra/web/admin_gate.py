@@ -62,7 +62,7 @@ class AdminGate:
         throttle = f"admin-auth-failures:{client}"
         allowed = self._allowed_failures()
         try:
-            throttled = self._rates().count(throttle, WINDOW) >= allowed
+            throttled = await self._rates().count(throttle, WINDOW) >= allowed
         except redis.RedisError:
             throttled = False
         if throttled:
@@ -92,7 +92,7 @@ class AdminGate:
 
     async def _refuse(self, send: Send, throttle: str, detail: str) -> None:
         with contextlib.suppress(redis.RedisError):
-            self._rates().hit(throttle, WINDOW)
+            await self._rates().hit(throttle, WINDOW)
         counter = self._failures()
         if counter is not None:
             counter.inc()
