@@ -138,6 +138,8 @@ def _change_order(
             previous_total, base_version = order.total, order.version
             levels = Levels(ledger)
             change(order, levels)
+            if not order.pending_events:  # nothing moved (a quantity set to what it is)
+                return ChangedOrder(order, payment, None)
             now = services.clock()
             supplement = None
             if order.total > payment.authorized:

@@ -78,3 +78,16 @@ def test_given_a_capture_due_before_the_grace_end_then_the_order_no_longer_chang
     shop.clock.advance(minutes=5)
     with pytest.raises(OrderNotEditable, match="capture is due"):
         change_line_item(shop.services, order.id, only_line(order), quantity=2, by="customer")
+
+
+def test_given_a_quantity_set_to_what_it_is_then_nothing_is_recorded() -> None:
+    """No change, no ``Order.Changed`` (and so no "your order was changed" e-mail)."""
+    shop = a_shop()
+    order = shop.authorized_order()
+    [line] = order.lines.values()
+    payment_version = shop.payment(order.id).version
+    same = change_line_item(shop.services, order.id, line.id, quantity=line.quantity, by="customer")
+    assert same.position is None
+    assert shop.order(order.id).version == order.version
+    assert shop.payment(order.id).version == payment_version
+    assert shop.stripe.calls == []
