@@ -6,6 +6,7 @@ runs, with their ratio and the target it is held to (if any). Every benchmark
 writes its figures to ``bench/results-<name>.json``; ``bench.all`` merges them.
 """
 
+import argparse
 import json
 import os
 import platform
@@ -79,6 +80,36 @@ def bench_database(name: str, *, keep: bool = False) -> Iterator[str]:
 
 
 # --- statistics ---------------------------------------------------------------------------
+
+
+def load_arguments(
+    prog: str,
+    description: str | None,
+    *,
+    seconds: float,
+    repeats: int = 3,
+    store_orders: int,
+    keep: bool = True,
+) -> argparse.ArgumentParser:
+    """The arguments every HTTP load benchmark takes: the driver's clients, the measured
+    seconds and runs, the orders in the store, and (where it has one) --keep."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--concurrency", type=int, default=16, help="driver workers (16)")
+    parser.add_argument(
+        "--seconds", type=float, default=seconds, help=f"measured seconds per run ({seconds:g})"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=repeats, help=f"runs; the median counts ({repeats})"
+    )
+    parser.add_argument(
+        "--store-orders",
+        type=int,
+        default=store_orders,
+        help=f"orders in the store beforehand ({store_orders})",
+    )
+    if keep:
+        parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    return parser
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -37,6 +37,7 @@ from bench.common import (
     bench_database,
     console,
     figure,
+    load_arguments,
     machine,
     median,
     phase,
@@ -66,15 +67,10 @@ P99_MS = 100.0
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.http_checkout", description=__doc__)
-    parser.add_argument("--concurrency", type=int, default=16, help="driver workers (16)")
-    parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per run (6)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs; the median counts (3)")
-    parser.add_argument("--carts", type=int, default=3_000, help="carts opened per run (3000)")
-    parser.add_argument(
-        "--store-orders", type=int, default=2_000, help="orders in the store beforehand (2000)"
+    parser = load_arguments(
+        "python -m bench.http_checkout", __doc__, seconds=6.0, store_orders=2_000
     )
-    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--carts", type=int, default=3_000, help="carts opened per run (3000)")
     return parser.parse_args(argv)
 
 

@@ -33,6 +33,7 @@ from bench.common import (
     bench_database,
     console,
     figure,
+    load_arguments,
     machine,
     median,
     phase,
@@ -52,14 +53,7 @@ SAMPLED_ORDERS = 2_000
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.reads", description=__doc__)
-    parser.add_argument("--concurrency", type=int, default=16, help="driver workers (16)")
-    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per load (4)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs; the median counts (3)")
-    parser.add_argument(
-        "--store-orders", type=int, default=5_000, help="orders in the store (5000)"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser = load_arguments("python -m bench.reads", __doc__, seconds=4.0, store_orders=5_000)
     return parser.parse_args(argv)
 
 

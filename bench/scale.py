@@ -29,7 +29,16 @@ import psycopg
 import redis
 
 from bench.checkout_fixture import memory_catalog, open_carts, product_id, shop_with_catalog
-from bench.common import console, figure, machine, median, phase, redis_url, write_results
+from bench.common import (
+    console,
+    figure,
+    load_arguments,
+    machine,
+    median,
+    phase,
+    redis_url,
+    write_results,
+)
 from bench.report import print_table
 from bench.servers import BIN, Server, _start, api_server, load, log_dir, running, stripe_standin
 from commands.ledger import Ledger
@@ -45,11 +54,9 @@ LIFTED = "100000000"  # one driver plays every shopper: per-client limits lifted
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__)
-    parser.add_argument("--concurrency", type=int, default=16, help="driver workers (16)")
-    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per load")
-    parser.add_argument("--repeats", type=int, default=2, help="runs; the median counts (2)")
-    parser.add_argument("--store-orders", type=int, default=2_000, help="orders in the store")
+    parser = load_arguments(
+        "python -m bench.scale", __doc__, seconds=4.0, repeats=2, store_orders=2_000, keep=False
+    )
     parser.add_argument("--carts", type=int, default=1_200, help="carts opened per load")
     return parser.parse_args(argv)
 
