@@ -38,6 +38,7 @@ from infra.web.exposure import Exposure, ExposurePolicy, start_metrics_port
 from infra.web.idempotency import Idempotency
 from infra.web.limits import BodySizeLimit, RateLimit, rate_store
 from infra.web.observability import RequestLog
+from infra.web.request_deadline import RequestDeadline
 from infra.worker import Worker
 from queries.api import admin as admin_reads
 from queries.api import admin_reconciliation
@@ -156,9 +157,10 @@ def create_app(
             api_docs=settings_now().api_docs,
         )
 
-    # Outermost last: client address → request log → exposure → CORS → Medusa's words for
-    # the edge's refusals → admin key → rate limit → body limit → idempotency → routes. Nothing reads a body before the
-    # admin key and the rate limit have let the request through.
+    # Outermost last: the request's deadline for database waits → client address → request
+    # log → exposure → CORS → Medusa's words for the edge's refusals → admin key → rate
+    # limit → body limit → idempotency → routes. Nothing reads a body before the admin key
+    # and the rate limit have let the request through.
     app.add_middleware(
         Idempotency,
         pool=lambda: app.state.container.pool,
@@ -193,6 +195,7 @@ def create_app(
     app.add_middleware(
         ClientAddress, trusted=lambda: TrustedProxies(settings_now().trusted_proxies)
     )
+    app.add_middleware(RequestDeadline)
 
     return app
 

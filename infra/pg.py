@@ -9,6 +9,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from infra.database import conninfo
+from infra.deadline import bound_by_request_deadline
 
 # A pool pings a connection before handing it out, so that one the server dropped is
 # replaced rather than failing a request. A connection that answered less than this
@@ -74,6 +75,7 @@ def open_pool(
         check=CheckUnlessRecent(),
     )
     pool.open(wait=True, timeout=30.0)
+    bound_by_request_deadline(pool)
     return pool
 
 

@@ -16,6 +16,7 @@ from eventsourcing.postgres import PostgresAggregateRecorder, PostgresDatastore
 from psycopg.sql import SQL, Composed, Identifier
 
 from commands.ledger import Ledger
+from infra.deadline import bound_by_request_deadline
 from infra.pg import CheckUnlessRecent
 
 
@@ -82,9 +83,9 @@ def stored_reader_for(ledger: Ledger) -> PostgresStoredReader | None:
     if not isinstance(recorder, PostgresAggregateRecorder):
         return None
     snapshots = ledger.snapshots.recorder if ledger.snapshots is not None else None
-    ping_only_when_quiet(recorder.datastore)
+    pool_as_ours(recorder.datastore)
     if isinstance(snapshots, PostgresAggregateRecorder):
-        ping_only_when_quiet(snapshots.datastore)
+        pool_as_ours(snapshots.datastore)
     return PostgresStoredReader(
         recorder.datastore,
         recorder.events_table_name,
@@ -92,11 +93,14 @@ def stored_reader_for(ledger: Ledger) -> PostgresStoredReader | None:
     )
 
 
-def ping_only_when_quiet(datastore: PostgresDatastore) -> None:
-    """The library's pool pings every connection it hands out (POSTGRES_PRE_PING): a round
-    trip before each read and each save, a tenth of checkout's time. As our own pools
-    (``infra.pg.CheckUnlessRecent``): only a connection that has not answered in the last
-    second is pinged."""
+def pool_as_ours(datastore: PostgresDatastore) -> None:
+    """The library's pool waits and pings as our own pools do (``infra.pg.open_pool``).
+
+    It pinged every connection it handed out (POSTGRES_PRE_PING): a round trip before
+    each read and each save, a tenth of checkout's time; now only a connection that has
+    not answered in the last second is pinged. And a wait for a connection within an HTTP
+    request ends at the request's deadline (``infra.deadline``)."""
     pool: Any = datastore.pool
     if getattr(pool, "_check", None) is not None:
         pool._check = CheckUnlessRecent()
+    bound_by_request_deadline(pool)

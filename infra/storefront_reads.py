@@ -16,6 +16,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from infra.database import conninfo
+from infra.deadline import bound_by_request_deadline
 from infra.pg import AsyncCheckUnlessRecent
 from infra.projection_registry import FIRST_WAIT, LONGEST_WAIT, VIEWS_POSITION
 from infra.schema import SCHEMA
@@ -87,6 +88,7 @@ class AsyncStorefrontReads:
             check=AsyncCheckUnlessRecent(),
         )
         await pool.open(wait=True, timeout=30.0)
+        bound_by_request_deadline(pool)
         if standbys is not None:
             await standbys.open()
         return cls(pool, standbys)

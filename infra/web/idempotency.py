@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi.concurrency import run_in_threadpool
 from psycopg.types.json import Jsonb
 
+from infra.deadline import request_deadline
 from infra.http_errors import UNAVAILABLE
 from infra.pg import Pool
 from infra.schema import SCHEMA
@@ -59,6 +60,7 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 REPLAYED_HEADERS = {b"content-type", b"x-ledger-position", b"etag", b"location"}
 PURGE_BATCH = 100  # old rows deleted per claim: bounded work on the write path
+RECORD_SECONDS = 2.0  # an answer's record waits this long for a connection at most
 
 # The resource a store path names: its scope when the caller holds nothing else.
 _CART_PATH = re.compile(r"^/store/carts/(?P<id>[^/]+)(/|$)")
@@ -233,7 +235,9 @@ class Idempotency:
 
     def _finish(self, key_scope: str, sealed: "_Seal", response: "_Captured") -> None:
         status = response.status
-        with self._pool().connection() as conn:
+        # Its own short wait for a connection, whatever the request's work left of its
+        # deadline: a record cut short leaves the key "still running" for two minutes.
+        with request_deadline(RECORD_SECONDS), self._pool().connection() as conn:
             if status >= 500:
                 conn.execute(
                     f"DELETE FROM {SCHEMA}.idempotency_keys WHERE scope = %s AND key = %s",
