@@ -58,7 +58,7 @@ def worker_beats(pool: Pool, timeout: float = 2.0) -> list[WorkerBeat]:
 
 
 @router.get("/health")
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     """Alive: the process answers."""
     return {"status": "ok"}
 
