@@ -6,6 +6,7 @@ the temp folder; here its aiohttp app is served on loopback with no state file.
 
 import argparse
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -32,11 +33,39 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
+LOWEST_PORT = 10_000
+
+
 def free_port() -> int:
+    """A port free on 127.0.0.1 now, for a server about to listen on it.
+
+    Chosen below the kernel's ephemeral range: a port from that range (what binding to
+    port 0 gives) can be taken by any outgoing connection — a pool's, a test's client —
+    before the server binds it, and the server then fails to start.
+    """
+    below = _ephemeral_range()[0]
+    chooser = random.SystemRandom()
+    for _ in range(100 if below > LOWEST_PORT + 1_000 else 0):
+        port = chooser.randrange(LOWEST_PORT, below)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        found: int = sock.getsockname()[1]
+        return found
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as limits:
+            low, high = (int(part) for part in limits.read().split())
+    except (OSError, ValueError):
+        return 32_768, 60_999  # Linux's default
+    return low, high
 
 
 @dataclass
