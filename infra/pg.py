@@ -61,6 +61,17 @@ class AsyncCheckUnlessRecent:
         self._last.answered(conn)
 
 
+async def plan_once(conn: AsyncConnection[Any]) -> None:
+    """A storefront read connection's statements get one generic plan each.
+
+    Every storefront read is a lookup by key, yet PostgreSQL planned the product page
+    afresh on every execution: its custom plans, made for the parameters at hand, were
+    estimated cheaper than the generic one, so the plan psycopg's prepared statement
+    cached was never used — half of that query's server time (0.29 → 0.14 ms a read).
+    """
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
+
+
 def open_pool(
     database_url: str, *, min_size: int = 2, max_size: int = 20
 ) -> ConnectionPool[Connection[TupleRow]]:

@@ -14,7 +14,7 @@ from psycopg.rows import DictRow, TupleRow, dict_row
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 
 from infra.database import conninfo
-from infra.pg import AsyncCheckUnlessRecent, CheckUnlessRecent
+from infra.pg import AsyncCheckUnlessRecent, CheckUnlessRecent, plan_once
 from infra.read_replicas import Params, Standbys
 
 Row = dict[str, Any]
@@ -76,6 +76,7 @@ class AsyncStandbyReads:
                 timeout=CONNECTION_WAIT,
                 kwargs={"autocommit": True, "row_factory": dict_row},
                 check=AsyncCheckUnlessRecent(),
+                configure=plan_once,
             )
             for url in standbys.urls
         ]

@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from infra.database import conninfo
 from infra.deadline import bound_by_request_deadline
-from infra.pg import AsyncCheckUnlessRecent
+from infra.pg import AsyncCheckUnlessRecent, plan_once
 from infra.projection_registry import FIRST_WAIT, LONGEST_WAIT, VIEWS_POSITION
 from infra.schema import SCHEMA
 from infra.view_store import VIEWS
@@ -86,6 +86,7 @@ class AsyncStorefrontReads:
             timeout=10.0,
             kwargs={"autocommit": True, "row_factory": dict_row},
             check=AsyncCheckUnlessRecent(),
+            configure=plan_once,
         )
         await pool.open(wait=True, timeout=30.0)
         bound_by_request_deadline(pool)

@@ -12,7 +12,7 @@ from commands.catalog import CatalogFile
 from commands.catalog_import import import_catalog
 from infra.catalog_store import PostgresCatalog
 from infra.read_models import PostgresReadModels
-from infra.storefront_reads import AsyncStorefrontReads
+from infra.storefront_reads import PRODUCT_ON_SALE, AsyncStorefrontReads
 from tests.integration.projection_world import Shop, fresh_database, open_shop
 from tests.unit.domain.builders import NOW
 
@@ -128,3 +128,41 @@ def test_availability_sums_the_channels_locations(
 
 def test_an_unknown_product_reads_as_none(shop_url: tuple[str, PostgresReadModels]) -> None:
     assert on_sale(shop_url, "no-such-product", "web") is None
+
+
+# The product page as prepared: psycopg's placeholders became $1, $2.
+PRODUCT_TAIL = PRODUCT_ON_SALE.split("json_object_agg")[0][-40:]
+PREPARED_PLANS = (
+    "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+    "WHERE statement LIKE %(fragment)s"
+)
+
+
+def test_the_product_page_is_planned_once_however_often_it_is_read(
+    shop_url: tuple[str, PostgresReadModels],
+) -> None:
+    """Left to itself PostgreSQL made a custom plan on every execution (its estimate for
+    one parameter set beat the generic plan's), so the prepared plan was never reused."""
+
+    async def scenario() -> tuple[list[Any], str, list[dict[str, int]]]:
+        reads = await AsyncStorefrontReads.open(shop_url[0], max_size=1)  # one connection
+        try:
+            answers = [  # psycopg prepares a statement on its sixth execution
+                await reads.product_page("tee", channel)
+                for _ in range(8)
+                for channel in (None, "web", "shop-rome", "no-such-channel")
+            ]
+            mode = (await reads.rows("SHOW plan_cache_mode", ()))[0]["plan_cache_mode"]
+            plans = await reads.rows(PREPARED_PLANS, {"fragment": f"%{PRODUCT_TAIL}%"})
+            return answers, mode, plans
+        finally:
+            await reads.close()
+
+    answers, mode, plans = asyncio.run(scenario())
+    assert len(plans) == 1, plans
+    assert mode == "force_generic_plan"
+    assert plans and plans[0]["custom_plans"] == 0 and plans[0]["generic_plans"] >= 20, plans
+    # The generic plan answers as the custom ones did, for every channel.
+    assert answers[-4:] == answers[:4]
+    assert answers[0] is not None and answers[0][1] == {"tee-s": 16, "tee-m": 2, "tee-l": 0}
+    assert answers[1] is not None and answers[1][1] == {"tee-s": 7, "tee-l": 0}
